@@ -1,0 +1,1 @@
+"""The three engines a template combines: audio (narration), subtitle (captions), visuals."""
