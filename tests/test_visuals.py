@@ -1,0 +1,81 @@
+"""Backgrounds, Ken Burns motion, the title card and sandboxed text."""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from neuroshorts.engines import visuals
+from neuroshorts.scene import Canvas, Span
+
+SMALL = Canvas(108, 192)
+
+
+def test_solid_and_gradient_backgrounds_fill_the_canvas():
+    solid = visuals.background("solid:#102030", Span()).patch(0, SMALL).pixels
+    assert solid.shape == (192, 108, 3) and (solid == [16, 32, 48]).all()
+    gradient = visuals.background("gradient:#000000,#ffffff", Span()).patch(0, SMALL).pixels
+    assert gradient[0].max() == 0 and gradient[-1].min() == 255
+    column = gradient[:, 50, 0].astype(int)
+    assert (np.diff(column) >= 0).all()
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("gradient:#000", "two colours|TOP,BOTTOM"),
+        ("solid:notacolour", "solid:COLOUR"),
+        ("missing/photo.jpg", "does not exist"),
+        ("builtin:nothing", "bundled backgrounds: builtin:aurora"),
+    ],
+)
+def test_bad_background_names_the_field(spec, message):
+    with pytest.raises((ValueError, FileNotFoundError), match=f"background.*({message})"):
+        visuals.background(spec, Span(0, 1))
+
+
+@pytest.fixture
+def photo(tmp_path):
+    """A smooth 720x1280 test card: red grows rightwards, green downwards, blue waves."""
+    y, x = np.mgrid[0:1280, 0:720].astype(np.float32)
+    rgb = np.stack([x / 720 * 255, y / 1280 * 255, 128 + 127 * np.sin(x / 40) * np.cos(y / 40)])
+    path = tmp_path / "card.png"
+    Image.fromarray(rgb.transpose(1, 2, 0).astype(np.uint8)).save(path)
+    return path
+
+
+def test_ken_burns_zooms_in_smoothly_over_its_span(photo):
+    layer = visuals.KenBurns(photo, Span(0, 4), zoom=(1.0, 1.5))
+    frames = [layer.patch(t, SMALL).pixels.astype(int) for t in (0, 0.1, 2, 3.9, 4)]
+    assert all(f.shape == (192, 108, 3) for f in frames)
+    start_to_mid = np.abs(frames[2] - frames[0]).mean()
+    first_step = np.abs(frames[1] - frames[0]).mean()
+    last_step = np.abs(frames[4] - frames[3]).mean()
+    assert start_to_mid > 20  # the picture really moves
+    assert first_step < start_to_mid / 5 and last_step < start_to_mid / 5  # eased ends
+
+
+def test_ken_burns_zoomed_view_is_the_centre_of_the_full_view(photo):
+    layer = visuals.KenBurns(photo, Span(0, 1), zoom=(1.0, 2.0))
+    wide, close = layer.patch(0, SMALL).pixels, layer.patch(1, SMALL).pixels
+    centre = Image.fromarray(wide[48:144, 27:81]).resize((108, 192), Image.Resampling.BILINEAR)
+    assert np.abs(np.asarray(centre).astype(int) - close.astype(int)).mean() < 3
+
+
+def test_title_card_sits_in_the_upper_safe_area_and_fades():
+    card = visuals.TitleCard("Tres corazones", Span(0, 3), fade=0.5)
+    canvas = Canvas()
+    full = card.patch(1.5, canvas)
+    assert full.opacity == 1.0
+    assert card.patch(0.25, canvas).opacity == pytest.approx(0.5)
+    assert card.patch(2.9, canvas).opacity == pytest.approx(0.2)
+    height, width = full.pixels.shape[:2]
+    assert full.y >= canvas.height * 0.10 and full.y + height < canvas.height * 0.5
+    assert full.x > 0 and full.x + width < canvas.width
+
+
+def test_text_templates_fill_values_but_cannot_reach_python_internals():
+    assert visuals.render_text("Top {{ n }} datos", {"n": 5}) == "Top 5 datos"
+    with pytest.raises(ValueError, match="title.*unsafe"):
+        visuals.render_text("{{ ''.__class__.__mro__ }}", field="title")
+    with pytest.raises(ValueError, match="title.*not a valid"):
+        visuals.render_text("{{ missing }}", field="title")
