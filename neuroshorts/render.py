@@ -1,0 +1,211 @@
+"""Compositor: stream a `Short`'s frames into ffmpeg and write the finished short.
+
+Frames come from `Short.frame`, the same function the studio preview calls, and are
+piped raw into the ffmpeg that imageio-ffmpeg ships, one at a time: memory stays flat
+however long the video is, and Python composes the next frame while x264 encodes on
+the other core. Every file is written under a temporary name and moved into place only
+when complete, so a failed render never leaves a playable-looking half video.
+"""
+
+from __future__ import annotations
+
+import logging
+import platform
+import subprocess
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from importlib.metadata import version
+from pathlib import Path
+
+import imageio_ffmpeg
+from PIL import Image
+from tqdm import tqdm
+
+import neuroshorts
+from neuroshorts.engines.subtitle import Page, write_srt
+from neuroshorts.files import atomic_path, write_text_atomic
+from neuroshorts.models import CaptionCue, Manifest
+from neuroshorts.scene import Short
+from neuroshorts.timing import Stages
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Quality:
+    """Output size and x264 settings for one quality level."""
+
+    name: str
+    scale: float
+    preset: str
+    crf: int
+    audio_bitrate: str = "160k"
+
+
+QUALITIES = {
+    # Half size and the fastest preset: for checking timing and layout, not for posting.
+    "draft": Quality("draft", 0.5, "ultrafast", 26),
+    # Full 1080x1920. CRF 20 keeps caption edges and gradients clean after the
+    # platforms re-encode; `medium` is where x264 stops buying much for its time.
+    "final": Quality("final", 1.0, "medium", 20),
+}
+
+
+class RenderError(RuntimeError):
+    """ffmpeg refused or failed; the message carries its own explanation."""
+
+
+def get_quality(name: str) -> Quality:
+    if name not in QUALITIES:
+        raise ValueError(f"quality: {name!r} is not one of {', '.join(QUALITIES)}")
+    return QUALITIES[name]
+
+
+def ffmpeg_command(short: Short, output: Path, quality: Quality) -> list[str]:
+    """The ffmpeg invocation that encodes raw RGB frames from stdin plus the audio."""
+    canvas = short.canvas
+    command = [
+        imageio_ffmpeg.get_ffmpeg_exe(),
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-y",
+        "-f",
+        "rawvideo",
+        "-pix_fmt",
+        "rgb24",
+        "-video_size",
+        f"{canvas.width}x{canvas.height}",
+        "-framerate",
+        str(canvas.fps),
+        "-i",
+        "pipe:0",
+    ]
+    if short.audio is not None:
+        command += ["-i", short.audio.path, "-map", "0:v", "-map", "1:a"]
+        # The narration ends before the video's tail: pad it with silence to the end.
+        command += ["-af", "apad", "-c:a", "aac", "-b:a", quality.audio_bitrate]
+        command += ["-ar", "48000", "-ac", "2"]
+    command += [
+        # Convert with the BT.709 matrix and tag it, so players show the colours we drew.
+        "-vf",
+        "scale=out_color_matrix=bt709:out_range=tv,format=yuv420p",
+        "-colorspace",
+        "bt709",
+        "-color_primaries",
+        "bt709",
+        "-color_trc",
+        "bt709",
+        "-color_range",
+        "tv",
+        "-c:v",
+        "libx264",
+        "-preset",
+        quality.preset,
+        "-crf",
+        str(quality.crf),
+        "-movflags",
+        "+faststart",
+        "-t",
+        f"{short.frame_count / canvas.fps:.6f}",
+        str(output),
+    ]
+    return command
+
+
+def encode(short: Short, output: str | Path, quality: Quality, *, progress: bool = True) -> Path:
+    """Encode `short` (at its own canvas size) to an H.264/AAC MP4 at `output`."""
+    output = Path(output)
+    with atomic_path(output) as partial, tempfile.TemporaryFile() as errors:
+        command = ffmpeg_command(short, partial, quality)
+        log.debug("ffmpeg: %s", " ".join(command))
+        process = subprocess.Popen(command, stdin=subprocess.PIPE, stderr=errors)
+        try:
+            frames = tqdm(
+                short.times(),
+                total=short.frame_count,
+                unit="frame",
+                desc=f"render {output.name}",
+                disable=not progress,
+                mininterval=1.0,
+            )
+            for t in frames:
+                process.stdin.write(short.frame(t).data)
+            process.stdin.close()
+        except BrokenPipeError:
+            pass  # ffmpeg exited early; its exit status and stderr say why
+        except BaseException:
+            process.kill()
+            process.wait()
+            raise
+        if process.wait() != 0:
+            errors.seek(0)
+            message = errors.read().decode(errors="replace").strip()
+            raise RenderError(f"ffmpeg failed to encode {output.name}: {message}")
+    log.info("wrote %s (%d frames)", output, short.frame_count)
+    return output
+
+
+def versions() -> dict[str, str]:
+    return {
+        "neuroshorts": neuroshorts.__version__,
+        "python": platform.python_version(),
+        "ffmpeg": imageio_ffmpeg.get_ffmpeg_version(),
+        "piper-tts": version("piper-tts"),
+    }
+
+
+def render(
+    short: Short,
+    output: str | Path,
+    *,
+    quality: str = "final",
+    captions: Sequence[Page] = (),
+    stages: Stages | None = None,
+    progress: bool = True,
+) -> Manifest:
+    """Render `short` to `output` with its thumbnail, SRT and manifest beside it.
+
+    The short is laid out at the quality's size (draft is half of final), so one
+    template serves both. Returns the manifest that was written.
+    """
+    settings = get_quality(quality)
+    output = Path(output).resolve()
+    stages = stages or Stages()
+    sized = short.resized(short.canvas.scaled(settings.scale))
+    with stages("encode"):
+        encode(sized, output, settings, progress=progress)
+    with stages("extras"):
+        thumbnail = output.with_suffix(".jpg")
+        with atomic_path(thumbnail) as partial:
+            Image.fromarray(sized.frame(min(1.5, sized.duration / 2))).save(
+                partial, "JPEG", quality=90
+            )
+        srt = write_srt(captions, output.with_suffix(".srt")) if captions else None
+    manifest = Manifest(
+        video=str(output),
+        duration=sized.frame_count / sized.canvas.fps,
+        width=sized.canvas.width,
+        height=sized.canvas.height,
+        fps=sized.canvas.fps,
+        quality=settings.name,
+        narration_duration=short.audio.duration if short.audio else None,
+        srt=str(srt) if srt else None,
+        captions=[
+            CaptionCue(text=page.text, start=round(page.start, 3), end=round(page.end, 3))
+            for page in captions
+        ],
+        thumbnail=str(thumbnail),
+        stages=stages.seconds,
+        versions=versions(),
+    )
+    write_text_atomic(Manifest.path_for(output), manifest.model_dump_json(indent=2))
+    return manifest
+
+
+def preview(short: Short, t: float, width: int = 540) -> Image.Image:
+    """The frame at `t` laid out at preview size, as an image a notebook displays."""
+    height = 2 * round(width * short.canvas.height / short.canvas.width / 2)
+    sized = short.resized(replace(short.canvas, width=width, height=height))
+    return Image.fromarray(sized.frame(t))
