@@ -1,0 +1,257 @@
+"""Templates: find the notebooks, read their parameter schema, validate, execute.
+
+A template is a notebook whose `parameters` cell declares typed, commented
+parameters. papermill reads that cell into a schema and later executes the notebook
+with values injected as data. papermill itself does not validate (an unknown name is
+only a warning and a wrong type surfaces deep in a kernel), so every value is checked
+here, before any kernel starts, and the error names the parameter.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import logging
+import os
+import re
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import papermill
+
+from neuroshorts.files import write_text_atomic
+from neuroshorts.models import Manifest
+
+log = logging.getLogger(__name__)
+
+#: Types a parameter may declare, and how a command-line string becomes one.
+_TYPES: dict[str, type] = {"str": str, "int": int, "float": float, "bool": bool}
+_TRUE, _FALSE = {"true", "yes", "1", "on"}, {"false", "no", "0", "off"}
+#: A help comment starting with `[a|b|c]` restricts the parameter to those values.
+_CHOICES = re.compile(r"^\[([^\]]+)\]\s*")
+#: Template names are plain words, so a name can never point outside the template dirs.
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
+
+
+class TemplateError(ValueError):
+    """A template cannot be found or is malformed."""
+
+
+class ParameterError(ValueError):
+    """A parameter value was refused: names the parameter, the value and what fits."""
+
+    def __init__(self, name: str, value: Any, expected: str) -> None:
+        self.name, self.value, self.expected = name, value, expected
+        super().__init__(f"parameter {name!r}: got {value!r}, expected {expected}")
+
+
+class TemplateRunError(RuntimeError):
+    """The template notebook raised while executing; the executed notebook shows where."""
+
+
+@dataclass(frozen=True)
+class Parameter:
+    name: str
+    type: str
+    default: Any
+    help: str
+    choices: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Template:
+    name: str
+    path: Path
+    description: str
+
+
+def template_dirs() -> list[Path]:
+    """Where templates are looked up by name, first match wins.
+
+    `NEUROSHORTS_TEMPLATES` (a path list), then `./templates`, then the templates that
+    ship beside the package in a source checkout.
+    """
+    configured = os.environ.get("NEUROSHORTS_TEMPLATES", "")
+    dirs = [Path(p) for p in configured.split(os.pathsep) if p]
+    dirs += [Path.cwd() / "templates", Path(__file__).resolve().parent.parent / "templates"]
+    unique: list[Path] = []
+    for directory in dirs:
+        if directory.is_dir() and directory.resolve() not in unique:
+            unique.append(directory.resolve())
+    return unique
+
+
+def list_templates() -> list[Template]:
+    found: dict[str, Template] = {}
+    for directory in template_dirs():
+        for path in sorted(directory.glob("*.ipynb")):
+            found.setdefault(path.stem, Template(path.stem, path, _description(path)))
+    return sorted(found.values(), key=lambda template: template.name)
+
+
+def find(template: str | Path) -> Path:
+    """A template notebook by path or by name (`explainer`)."""
+    path = Path(template)
+    if path.suffix == ".ipynb":
+        if path.is_file():
+            return path.resolve()
+    elif _NAME.fullmatch(str(template)):
+        for directory in template_dirs():
+            if (candidate := directory / f"{template}.ipynb").is_file():
+                return candidate
+    names = ", ".join(t.name for t in list_templates()) or "none found"
+    raise TemplateError(f"template {str(template)!r} not found; available: {names}")
+
+
+def _description(path: Path) -> str:
+    """The first paragraph of the notebook's first markdown cell, minus the heading."""
+    notebook = nbformat.read(path, as_version=4)
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown":
+            paragraphs = [p for p in cell.source.split("\n\n") if not p.startswith("#")]
+            return paragraphs[0].replace("\n", " ").strip() if paragraphs else ""
+    return ""
+
+
+def parameters(template: str | Path) -> dict[str, Parameter]:
+    """The template's parameter schema, from its `parameters` cell.
+
+    papermill skips a line it cannot parse (e.g. an `=` inside the help comment) with
+    only a printed note; a parameter silently missing from the schema would then be
+    refused as unknown, so the names papermill read are checked against the cell.
+    """
+    path = find(template)
+    found = papermill.inspect_notebook(str(path))
+    missed = [name for name in _declared_names(path) if name not in found]
+    if missed:
+        raise TemplateError(
+            f"{path.name}: papermill could not read parameter(s) {', '.join(missed)}; "
+            "declare each on one line as `name: type = default  # help` with no '=' in the help"
+        )
+    schema = {}
+    for name, spec in found.items():
+        type_name = spec["inferred_type_name"]
+        if type_name not in _TYPES:
+            raise TemplateError(
+                f"{path.name}: parameter {name!r} needs a type annotation of "
+                f"{', '.join(_TYPES)}, found {type_name!r}"
+            )
+        help_text = spec["help"] or ""
+        choices: tuple[str, ...] = ()
+        if match := _CHOICES.match(help_text):
+            choices = tuple(choice.strip() for choice in match.group(1).split("|"))
+            help_text = help_text[match.end() :]
+        schema[name] = Parameter(
+            name, type_name, ast.literal_eval(spec["default"]), help_text, choices
+        )
+    return schema
+
+
+def _declared_names(path: Path) -> list[str]:
+    """Names assigned in the notebook's cell tagged `parameters`."""
+    notebook = nbformat.read(path, as_version=4)
+    cells = [c for c in notebook.cells if "parameters" in c.metadata.get("tags", [])]
+    if not cells:
+        raise TemplateError(f"{path.name}: no cell is tagged 'parameters'")
+    names = []
+    for node in ast.parse(cells[0].source).body:
+        targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
+        names += [target.id for target in targets if isinstance(target, ast.Name)]
+    return names
+
+
+def coerce(parameter: Parameter, value: Any) -> Any:
+    """Check `value` against the parameter's type, converting command-line strings."""
+    expected = _TYPES[parameter.type]
+    if isinstance(value, str) and expected is not str:
+        value = _from_string(parameter, value)
+    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if type(value) is not expected:
+        raise ParameterError(parameter.name, value, f"a {parameter.type}")
+    if parameter.choices and value not in parameter.choices:
+        raise ParameterError(parameter.name, value, f"one of {', '.join(parameter.choices)}")
+    return value
+
+
+def _from_string(parameter: Parameter, text: str) -> Any:
+    if parameter.type == "bool":
+        if text.lower() in _TRUE | _FALSE:
+            return text.lower() in _TRUE
+        raise ParameterError(parameter.name, text, "a bool (true or false)")
+    try:
+        return _TYPES[parameter.type](text)
+    except ValueError:
+        raise ParameterError(parameter.name, text, f"a {parameter.type}") from None
+
+
+def validate(template: str | Path, values: Mapping[str, Any]) -> dict[str, Any]:
+    """The values checked and typed against the template's schema; raises ParameterError."""
+    schema = parameters(template)
+    checked = {}
+    for name, value in values.items():
+        if name not in schema:
+            raise ParameterError(name, value, f"a parameter of this template: {', '.join(schema)}")
+        checked[name] = coerce(schema[name], value)
+    return checked
+
+
+def run(
+    template: str | Path,
+    values: Mapping[str, Any],
+    output: str | Path,
+    *,
+    progress: bool = True,
+) -> Manifest:
+    """Render `template` with `values` to the MP4 `output` through papermill.
+
+    The executed notebook is saved beside the video (`.ipynb`) as the record of the
+    run, also when it fails, and the manifest the notebook wrote is completed with the
+    template's name, the parameters and the notebook's path.
+    """
+    path = find(template)
+    output = Path(output).resolve()
+    if output.suffix.lower() != ".mp4":
+        raise ParameterError("output", str(output), "a path ending in .mp4")
+    checked = validate(path, {**values, "output": str(output)})
+    notebook = output.with_suffix(".ipynb")
+    manifest_path = Manifest.path_for(output)
+    manifest_path.unlink(missing_ok=True)
+    output.parent.mkdir(parents=True, exist_ok=True)
+
+    log.info("rendering %s → %s", path.stem, output)
+    started = time.perf_counter()
+    try:
+        papermill.execute_notebook(
+            str(path),
+            str(notebook),
+            parameters=checked,
+            kernel_name="python3",
+            progress_bar=progress,
+        )
+    except papermill.PapermillExecutionError as error:
+        raise TemplateRunError(
+            f"template {path.stem!r} failed in cell {error.exec_count}: "
+            f"{error.ename}: {error.evalue} (executed notebook: {notebook})"
+        ) from error
+    elapsed = time.perf_counter() - started
+
+    if not manifest_path.is_file():
+        raise TemplateRunError(
+            f"template {path.stem!r} finished without rendering: it wrote no {manifest_path.name}"
+        )
+    manifest = Manifest.model_validate(json.loads(manifest_path.read_text(encoding="utf-8")))
+    manifest.template = path.stem
+    manifest.parameters = {
+        **{name: p.default for name, p in parameters(path).items()},
+        **checked,
+    }
+    manifest.notebook = str(notebook)
+    manifest.stages["papermill"] = round(elapsed, 3)
+    write_text_atomic(manifest_path, manifest.model_dump_json(indent=2))
+    log.info("done in %.1f s: %s", elapsed, output)
+    return manifest

@@ -1,0 +1,176 @@
+"""Templates: schema, validation before any kernel starts, and real papermill renders."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+from media import decoded_audio, probe
+
+from neuroshorts import templates
+
+REPO = Path(__file__).resolve().parent.parent
+NEUROSHORTS = str(Path(sys.executable).parent / "neuroshorts")
+
+
+def run_cli(*args, cwd=None):
+    return subprocess.run(
+        [NEUROSHORTS, *args], capture_output=True, text=True, cwd=cwd, timeout=600
+    )
+
+
+def test_every_template_is_committed_without_outputs():
+    for path in sorted((REPO / "templates").glob("*.ipynb")):
+        notebook = nbformat.read(path, as_version=4)
+        code = [c for c in notebook.cells if c.cell_type == "code"]
+        assert not any(c.outputs or c.execution_count for c in code), path.name
+
+
+def test_explainer_schema_has_types_defaults_help_and_choices():
+    schema = templates.parameters("explainer")
+    assert {"script", "title", "voice", "background", "output", "quality"} <= set(schema)
+    assert schema["output"].default == ""
+    assert schema["caption_words"].type == "int" and schema["zoom"].type == "float"
+    assert schema["quality"].choices == ("draft", "final")
+    assert all(p.help for p in schema.values())
+
+
+def test_listing_finds_templates_by_name_with_a_description():
+    found = {t.name: t for t in templates.list_templates()}
+    assert "explainer" in found and "Ken Burns" in found["explainer"].description
+    assert templates.find("explainer") == found["explainer"].path
+
+
+@pytest.mark.parametrize("name", ["nope", "../templates/explainer", "/etc/passwd"])
+def test_unknown_template_lists_the_available_ones(name):
+    with pytest.raises(templates.TemplateError, match="available: .*explainer"):
+        templates.find(name)
+
+
+def test_command_line_strings_become_the_declared_types():
+    checked = templates.validate(
+        "explainer", {"caption_words": "2", "zoom": "1.3", "quality": "draft", "title": "42"}
+    )
+    assert checked == {"caption_words": 2, "zoom": 1.3, "quality": "draft", "title": "42"}
+    assert templates.validate("explainer", {"zoom": 1}) == {"zoom": 1.0}
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"bogus": "1"}, "parameter 'bogus': got '1', expected a parameter of this template"),
+        ({"caption_words": "three"}, "parameter 'caption_words': got 'three', expected a int"),
+        ({"caption_words": True}, "parameter 'caption_words': got True, expected a int"),
+        ({"script": 5}, "parameter 'script': got 5, expected a str"),
+        ({"quality": "4k"}, "parameter 'quality': got '4k', expected one of draft, final"),
+    ],
+)
+def test_bad_parameters_are_refused_naming_the_parameter(values, message):
+    with pytest.raises(templates.ParameterError) as error:
+        templates.validate("explainer", values)
+    assert str(error.value).startswith(message)
+
+
+def test_a_parameter_papermill_cannot_read_is_reported(tmp_path):
+    notebook = nbformat.v4.new_notebook()
+    notebook.metadata["kernelspec"] = {"name": "python3", "language": "python"}
+    cell = nbformat.v4.new_code_cell('speed: float = 1.0  # 1.0 = normal\noutput: str = ""  # mp4')
+    cell.metadata["tags"] = ["parameters"]
+    notebook.cells = [cell]
+    nbformat.write(notebook, tmp_path / "broken.ipynb")
+    with pytest.raises(templates.TemplateError, match="could not read parameter.*speed"):
+        templates.parameters(tmp_path / "broken.ipynb")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["-p", "bogus", "1"],
+        ["-p", "caption_words", "three"],
+        ["-p", "quality", "best"],
+    ],
+)
+def test_cli_refuses_bad_parameters_before_any_kernel_starts(args, tmp_path):
+    result = run_cli("render", "explainer", *args, "-o", str(tmp_path / "x.mp4"))
+    assert result.returncode == 2
+    name = args[1]
+    assert f"parameter '{name}'" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert list(tmp_path.iterdir()) == []  # no executed notebook: no kernel ever ran
+
+
+def test_cli_lists_templates_and_shows_parameters():
+    listing = run_cli("templates")
+    assert listing.returncode == 0 and listing.stdout.startswith("explainer")
+    detail = run_cli("templates", "explainer")
+    assert "quality" in detail.stdout and "draft|final" in detail.stdout
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory):
+    """One real render through the CLI and papermill: a Spanish script at draft size."""
+    out = tmp_path_factory.mktemp("render") / "hola.mp4"
+    result = run_cli(
+        "render",
+        str(REPO / "templates" / "explainer.ipynb"),
+        "-p", "script", "Hola, esto es una prueba. ¿Funciona bien?",
+        "-p", "quality", "draft",
+        "--no-progress",
+        "-o", str(out),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == str(out)
+    return out
+
+
+def test_render_is_a_real_draft_short_as_long_as_the_narration(rendered):
+    manifest = json.loads(rendered.with_suffix(".json").read_text())
+    info = probe(rendered)
+    assert (info.video_codec, info.width, info.height, info.fps) == ("h264", 540, 960, 30)
+    assert info.audio_codec == "aac"
+    padding = 0.6
+    assert abs(info.duration - (manifest["narration_duration"] + padding)) <= 1 / 30
+    assert manifest["duration"] == pytest.approx(info.duration, abs=1e-6)
+
+
+def test_captions_follow_the_voice_in_the_rendered_file(rendered):
+    manifest = json.loads(rendered.with_suffix(".json").read_text())
+    texts = [cue["text"] for cue in manifest["captions"]]
+    assert " ".join(texts) == "Hola, esto es una prueba. ¿Funciona bien?"
+    samples, rate = decoded_audio(rendered)
+
+    def loudness(start, end):
+        return float(np.sqrt(np.mean(samples[int(start * rate) : int(end * rate)] ** 2)))
+
+    silence = loudness(manifest["narration_duration"] + 0.1, manifest["duration"])
+    for cue in manifest["captions"]:
+        assert loudness(cue["start"], min(cue["end"], cue["start"] + 0.3)) > 10 * silence + 1e-3
+    assert manifest["captions"][-1]["end"] <= manifest["duration"]
+
+
+def test_notebook_manifest_and_captions_sit_beside_the_video(rendered):
+    manifest = json.loads(rendered.with_suffix(".json").read_text())
+    assert manifest["template"] == "explainer"
+    assert manifest["parameters"]["script"] == "Hola, esto es una prueba. ¿Funciona bien?"
+    assert manifest["parameters"]["zoom"] == 1.12  # defaults are recorded too
+    assert {"narration", "captions", "encode", "papermill"} <= set(manifest["stages"])
+    assert manifest["versions"]["neuroshorts"]
+    assert Path(manifest["srt"]).read_text().startswith("1\n00:00:00,")
+    executed = nbformat.read(manifest["notebook"], as_version=4)
+    injected = [c for c in executed.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    assert "Hola, esto es una prueba." in injected[0].source
+    outputs = [o for c in executed.cells if c.cell_type == "code" for o in c.outputs]
+    assert any("application/json" in o.get("data", {}) for o in outputs)  # manifest shown
+
+
+def test_a_failing_template_reports_the_cell_and_writes_no_video(tmp_path):
+    result = run_cli(
+        "render", "explainer", "-p", "background", "solid:nocolour", "-o", str(tmp_path / "x.mp4")
+    )
+    assert result.returncode == 1
+    assert "failed in cell" in result.stderr and "background" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.ipynb"]
