@@ -1,0 +1,40 @@
+# The README's two commands: `make demo` renders out/demo.mp4, `make test` runs every check.
+# Both create .venv (Python 3.11+) and install the package on first use.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint format lab bench clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "NeuroShorts needs Python 3.11 or newer (set PYTHON=...)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+demo: $(STAMP)
+	$(BIN)/neuroshorts render explainer -f examples/demo.json -o out/demo.mp4
+
+test: lint
+	$(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+lab: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/jupyter lab templates/
+
+bench: $(STAMP)
+	$(BIN)/python bench/render.py
+
+clean:
+	rm -rf $(VENV) out build *.egg-info
