@@ -1,0 +1,18 @@
+"""Test-wide setup: logs and caches of every test run go to a temporary data dir."""
+
+import os
+
+import pytest
+
+
+@pytest.fixture(autouse=True, scope="session")
+def neuroshorts_home(tmp_path_factory):
+    """Keep the CLI's rotating log (and later caches) out of the user's home directory."""
+    home = tmp_path_factory.mktemp("neuroshorts-home")
+    previous = os.environ.get("NEUROSHORTS_HOME")
+    os.environ["NEUROSHORTS_HOME"] = str(home)
+    yield home
+    if previous is None:
+        del os.environ["NEUROSHORTS_HOME"]
+    else:
+        os.environ["NEUROSHORTS_HOME"] = previous
