@@ -13,12 +13,9 @@ import logging.handlers
 import os
 from pathlib import Path
 
+from neuroshorts.paths import data_dir
+
 FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
-
-
-def data_dir() -> Path:
-    """Where NeuroShorts keeps logs and caches: `NEUROSHORTS_HOME`, else ~/.neuroshorts."""
-    return Path(os.environ.get("NEUROSHORTS_HOME", Path.home() / ".neuroshorts"))
 
 
 def default_log_file() -> Path:
