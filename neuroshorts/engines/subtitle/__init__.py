@@ -1,136 +1,114 @@
-"""Subtitle engine: word timings → caption pages → an outlined caption layer and SRT.
+"""Subtitle engine: word timings → caption pages → a styled caption layer and sidecars.
 
-Shorts are watched muted as often as not, so captions carry the script: short pages of
-one to three words that change with the voice, drawn large inside the part of the 9:16
-frame that the platforms' buttons and descriptions never cover.
+Shorts are watched muted as often as not, so captions carry the script: short pages
+that change with the voice, with the spoken word picked out, drawn large inside the
+part of the frame that the platforms' buttons and descriptions never cover.
+
+The parts live in small modules (paging, look, styles, layout, safe areas, renderer,
+sidecars); this module is the engine's front door that templates and the compositor
+import.
 """
 
 from __future__ import annotations
 
 import bisect
-from collections.abc import Sequence
-from dataclasses import dataclass
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable, Sequence
 from pathlib import Path
 
-import numpy as np
+from neuroshorts.engines.subtitle.layout import PageLayout, fit_page
+from neuroshorts.engines.subtitle.look import (
+    DEFAULT_LOOK,
+    POSITIONS,
+    CaptionLook,
+    Emphasis,
+    parse_emphasis,
+)
+from neuroshorts.engines.subtitle.paging import BREAK_AFTER, Page, one_word_pages, paginate
+from neuroshorts.engines.subtitle.raster import PageRenderer
+from neuroshorts.engines.subtitle.safe_area import (
+    SAFE_9_16,
+    SAFE_AREAS,
+    SafeArea,
+    safe_area_for,
+)
+from neuroshorts.engines.subtitle.sidecars import (
+    to_ass,
+    to_srt,
+    to_vtt,
+    write_ass,
+    write_srt,
+    write_vtt,
+)
+from neuroshorts.engines.subtitle.styles import STYLES, CaptionStyle, WordLook, caption_style
+from neuroshorts.scene import Canvas, Layer, Patch, Span
 
-from neuroshorts.files import write_text_atomic
-from neuroshorts.scene import Canvas, Layer, Patch, Span, Word
-from neuroshorts.typography import TextStyle, fit, render_block
-
-#: Punctuation after which a page ends, so a page never straddles a clause.
-BREAK_AFTER = tuple(".,;:!?…")
-
-
-@dataclass(frozen=True)
-class Page:
-    """Words shown together, and the time the page is on screen."""
-
-    words: tuple[Word, ...]
-    start: float
-    end: float
-
-    @property
-    def text(self) -> str:
-        return " ".join(word.text for word in self.words)
-
-
-def paginate(
-    words: Sequence[Word],
-    *,
-    max_words: int = 3,
-    max_chars: int = 18,
-    max_gap: float = 0.6,
-    linger: float = 0.4,
-) -> list[Page]:
-    """Group words into pages of 1..`max_words` words.
-
-    A page closes at `max_words`, before it would exceed `max_chars`, after clause
-    punctuation, or before a pause longer than `max_gap`. Each page stays up until the
-    next one starts, so captions do not flicker between words; across a long pause it
-    lingers `linger` seconds and then clears.
-    """
-    if max_words < 1:
-        raise ValueError(f"max_words must be at least 1, got {max_words}")
-    groups: list[list[Word]] = []
-    for word in words:
-        if not groups or _closes(groups[-1], word, max_words, max_chars, max_gap):
-            groups.append([])
-        groups[-1].append(word)
-    pages = []
-    for index, group in enumerate(groups):
-        last_end = group[-1].end
-        end = last_end + linger
-        if index + 1 < len(groups):
-            next_start = groups[index + 1][0].start
-            end = next_start if next_start - last_end <= max_gap else min(end, next_start)
-        pages.append(Page(tuple(group), group[0].start, max(end, last_end)))
-    return pages
-
-
-def _closes(group: list[Word], word: Word, max_words: int, max_chars: int, max_gap: float) -> bool:
-    last = group[-1]
-    chars = sum(len(w.text) + 1 for w in group) + len(word.text)
-    return (
-        len(group) >= max_words
-        or chars > max_chars
-        or last.text.endswith(BREAK_AFTER)
-        or word.start - last.end > max_gap
-    )
-
-
-@dataclass(frozen=True)
-class SafeArea:
-    """Fractions of the frame kept clear of platform UI (top, bottom, left, right).
-
-    The 9:16 default clears TikTok's and Shorts' top bar, the description and the
-    button column at the bottom right; captions centred in the remaining box stay
-    readable on all three platforms.
-    """
-
-    top: float = 0.10
-    bottom: float = 0.22
-    left: float = 0.10
-    right: float = 0.10
-
-    def box(self, canvas: Canvas) -> tuple[int, int, int, int]:
-        """(x0, y0, x1, y1) of the safe rectangle in canvas pixels."""
-        return (
-            round(canvas.width * self.left),
-            round(canvas.height * self.top),
-            round(canvas.width * (1 - self.right)),
-            round(canvas.height * (1 - self.bottom)),
-        )
-
-
-SAFE_9_16 = SafeArea()
-
-CAPTION_STYLE = TextStyle(font="display", size=96, fill="white", stroke="black", stroke_width=9)
+__all__ = [
+    "BREAK_AFTER",
+    "DEFAULT_LOOK",
+    "POSITIONS",
+    "SAFE_9_16",
+    "SAFE_AREAS",
+    "STYLES",
+    "CaptionLayer",
+    "CaptionLook",
+    "CaptionStyle",
+    "Emphasis",
+    "Page",
+    "SafeArea",
+    "WordLook",
+    "caption_style",
+    "one_word_pages",
+    "paginate",
+    "parse_emphasis",
+    "safe_area_for",
+    "to_ass",
+    "to_srt",
+    "to_vtt",
+    "write_ass",
+    "write_sidecars",
+    "write_srt",
+    "write_vtt",
+]
 
 
 class CaptionLayer(Layer):
-    """Caption pages drawn in the safe area, each rasterised once per canvas size.
+    """Caption pages in a style, fitted into the safe area of whatever canvas draws them.
 
-    `center_y` is the vertical centre of the caption block as a fraction of the
-    frame height; the block is moved up or down as needed to stay inside `safe`.
+    Each page is laid out once per canvas and each of its states (active word, pop
+    step) rasterised once and kept, so after the first frame of a state a frame costs
+    a lookup and an alpha blend of the caption's box. The caches keep the most recently
+    used images only, so memory stays flat however long the short is (frames run
+    forwards; scrubbing back re-renders a page in milliseconds).
     """
+
+    #: Images kept: every state of the current and the previous page, even for `pop`.
+    MAX_PATCHES = 48
+    #: Pages whose per-word tiles are kept.
+    MAX_RENDERERS = 3
 
     def __init__(
         self,
         pages: Sequence[Page],
-        style: TextStyle = CAPTION_STYLE,
+        style: CaptionStyle | str = "plain",
+        look: CaptionLook = DEFAULT_LOOK,
         *,
-        center_y: float = 0.64,
-        safe: SafeArea = SAFE_9_16,
-        max_lines: int = 2,
+        safe: SafeArea | str = "auto",
     ) -> None:
-        self.pages = list(pages)
-        self.style = style
-        self.center_y = center_y
+        """`safe` is a `SafeArea`, a name from `SAFE_AREAS`, or `auto` (by aspect)."""
+        self.style = caption_style(style) if isinstance(style, str) else style
+        self.look = look
+        if isinstance(safe, str):
+            safe_area_for(Canvas(), safe)  # reject an unknown name now, not at the first frame
         self.safe = safe
-        self.max_lines = max_lines
+        self.pages = self.style.pages(pages)
         self._starts = [page.start for page in self.pages]
-        self._cache: dict[tuple[int, Canvas], Patch] = {}
+        self._layouts: dict[tuple[int, Canvas], tuple[PageLayout, int, int]] = {}
+        self._renderers: OrderedDict[tuple[int, Canvas], PageRenderer] = OrderedDict()
+        self._patches: OrderedDict[tuple[int, Hashable, Canvas], Patch] = OrderedDict()
+        # The preview and a render may draw frames from different threads.
+        self._lock = threading.RLock()
         end = self.pages[-1].end if self.pages else 0.001
         self.span = Span(0.0, max(end, 0.001))
 
@@ -145,42 +123,91 @@ class CaptionLayer(Layer):
         index = self._index_at(t)
         return None if index is None else self.pages[index]
 
+    def active_word_at(self, t: float) -> int | None:
+        """Index (in its page) of the word highlighted at `t`, if any."""
+        page = self.page_at(t)
+        return None if page is None else page.active_index(t)
+
+    def safe_area(self, canvas: Canvas) -> SafeArea:
+        if isinstance(self.safe, SafeArea):
+            return self.safe
+        return safe_area_for(canvas, self.safe)
+
     def patch(self, t: float, canvas: Canvas) -> Patch | None:
         index = self._index_at(t)
         if index is None:
             return None
+        page = self.pages[index]
+        key = (index, self.style.state_at(page, t), canvas)
+        with self._lock:
+            patch = self._patches.get(key)
+            if patch is None:
+                patch = self._patches[key] = self._rasterise(index, key[1], canvas)
+                _trim(self._patches, self.MAX_PATCHES)
+            else:
+                self._patches.move_to_end(key)
+        return patch
+
+    def layout(self, index: int, canvas: Canvas) -> tuple[PageLayout, int, int]:
+        """Page `index` fitted to `canvas`'s safe area, with its top-left corner there."""
         key = (index, canvas)
-        if key not in self._cache:
-            self._cache[key] = self._rasterise(self.pages[index], canvas)
-        return self._cache[key]
+        if key not in self._layouts:
+            self._layouts[key] = self._fit(self.pages[index], canvas)
+        return self._layouts[key]
 
-    def _rasterise(self, page: Page, canvas: Canvas) -> Patch:
-        x0, y0, x1, y1 = self.safe.box(canvas)
-        style = self.style.resized(canvas.px(self.style.size))
-        lines, fitted = fit(page.text, style, x1 - x0, y1 - y0, self.max_lines)
-        image = render_block(lines, fitted)
-        x = (x0 + x1 - image.width) // 2
-        y = round(canvas.height * self.center_y - image.height / 2)
-        y = min(max(y, y0), y1 - image.height)
-        return Patch(np.asarray(image), x, y)
+    def _fit(self, page: Page, canvas: Canvas) -> tuple[PageLayout, int, int]:
+        look = self.look
+        x0, y0, x1, y1 = self.safe_area(canvas).box(canvas)
+        layout = fit_page(
+            [look.token(word.text) for word in page.words],
+            look.fonts,
+            size=canvas.px(look.size),
+            stroke_width=canvas.px(look.outline_width),
+            line_spacing=look.line_spacing,
+            max_lines=look.max_lines,
+            reach=self.style.reach(look),
+            max_width=x1 - x0,
+            max_height=y1 - y0,
+        )
+        x = min(max((canvas.width - layout.width) // 2, x0), x1 - layout.width)
+        y = round(canvas.height * look.center_y - layout.height / 2)
+        y = min(max(y, y0), y1 - layout.height)
+        return layout, x, y
+
+    def _rasterise(self, index: int, state: Hashable, canvas: Canvas) -> Patch:
+        layout, x, y = self.layout(index, canvas)
+        key = (index, canvas)
+        if key in self._renderers:
+            self._renderers.move_to_end(key)
+        else:
+            self._renderers[key] = PageRenderer(layout, self.look, self.style.reach(self.look))
+            _trim(self._renderers, self.MAX_RENDERERS)
+        looks = self.style.looks(self.pages[index], state, self.look)
+        return Patch(self._renderers[key].render(looks), x, y)
 
 
-def _timestamp(seconds: float) -> str:
-    millis = round(seconds * 1000)
-    hours, millis = divmod(millis, 3_600_000)
-    minutes, millis = divmod(millis, 60_000)
-    secs, millis = divmod(millis, 1000)
-    return f"{hours:02d}:{minutes:02d}:{secs:02d},{millis:03d}"
+def _trim(cache: OrderedDict, size: int) -> None:
+    """Drop the least recently used entries of `cache` beyond `size`."""
+    while len(cache) > size:
+        cache.popitem(last=False)
 
 
-def to_srt(pages: Sequence[Page]) -> str:
-    """SubRip text with one cue per page, for platforms' own caption tracks."""
-    cues = [
-        f"{number}\n{_timestamp(page.start)} --> {_timestamp(page.end)}\n{page.text}\n"
-        for number, page in enumerate(pages, start=1)
-    ]
-    return "\n".join(cues)
+def write_sidecars(
+    pages: Sequence[Page],
+    video: str | Path,
+    canvas: Canvas = Canvas(),
+    layer: CaptionLayer | None = None,
+) -> dict[str, Path]:
+    """Write `.srt`, `.vtt` and `.ass` beside `video` (same stem); returns them by kind.
 
-
-def write_srt(pages: Sequence[Page], path: str | Path) -> Path:
-    return write_text_atomic(path, to_srt(pages))
+    With the short's caption `layer`, the ASS file takes its look, and karaoke timing
+    when its style marks the spoken word.
+    """
+    video = Path(video)
+    look = layer.look if layer else DEFAULT_LOOK
+    karaoke = layer.style.marks_active_word if layer else True
+    return {
+        "srt": write_srt(pages, video.with_suffix(".srt")),
+        "vtt": write_vtt(pages, video.with_suffix(".vtt")),
+        "ass": write_ass(pages, video.with_suffix(".ass"), look, canvas, karaoke=karaoke),
+    }
