@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint format lab bench clean
+.PHONY: demo test lint format lab bench clean system-deps
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -18,8 +18,15 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/neuroshorts render explainer -f examples/demo.json -o out/demo.mp4
 
-test: lint
+test: lint system-deps
 	$(BIN)/pytest
+
+# espeak-ng (the light offline voice for Spanish and other languages) is a system library.
+system-deps:
+	@ldconfig -p | grep -q libespeak-ng.so.1 || { \
+		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$SUDO apt-get update -qq && \
+		$$SUDO apt-get install -y -qq --no-install-recommends espeak-ng; }
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check .

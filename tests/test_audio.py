@@ -17,7 +17,7 @@ from neuroshorts.engines.audio import (
     MIN_WORD_SECONDS,
     Narration,
     VoiceError,
-    _fill_and_order,
+    fill_and_order,
     narrate,
 )
 from neuroshorts.scene import AudioTrack
@@ -86,7 +86,7 @@ def test_times_are_ordered_non_empty_and_inside_the_audio(hello: Narration) -> N
 def test_crowded_times_still_get_a_frame_each_in_order() -> None:
     # Alignment resolution is ~12 ms, under a 30 fps frame; pure function, so no Piper.
     spans = [(0.0, 0.01), (0.01, 0.02), None, (0.02, 0.03), (0.49, 0.5)]
-    times = _fill_and_order(spans, ["a", "b", "-", "c", "d"], duration=0.5)
+    times = fill_and_order(spans, ["a", "b", "-", "c", "d"], duration=0.5)
     previous_end = 0.0
     for start, end in times:
         assert previous_end <= start and end - start >= MIN_WORD_SECONDS - 1e-12
@@ -143,7 +143,7 @@ def test_words_without_phonemes_of_their_own_sit_between_neighbours(tmp_path: Pa
 
 @pytest.mark.parametrize(
     "voice",
-    ["", "joe", "en_US-joe-medium", "piper:", "piper:en_US-amy-medium", "edge:en-US-Guy", "PIPER"],
+    ["", "joe", "en_US-joe-medium", "piper:", "polly:Joanna", "edge", "PIPER"],
 )
 def test_unknown_voices_are_rejected_by_name(voice: str, tmp_path: Path) -> None:
     with pytest.raises(VoiceError) as raised:

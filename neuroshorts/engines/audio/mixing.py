@@ -1,0 +1,164 @@
+"""The short's soundtrack: narration over a ducked music bed and effects, mastered.
+
+`mix` is what a template calls after `narrate`; it returns the scene model's
+`AudioTrack` (the mastered WAV with the narration's words), so the compositor muxes it
+as it would the bare narration. Everything runs at 48 kHz stereo, the rate the
+compositor encodes AAC at, so no second resampling happens there.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from scipy.signal import resample_poly
+
+from neuroshorts.assets import resolve
+from neuroshorts.engines.audio.decode import decode, read_wav, write_wav
+from neuroshorts.engines.audio.mastering import Loudness, integrated_loudness, master
+from neuroshorts.engines.audio.music import build_bed, ducking_gain, load_track
+from neuroshorts.engines.audio.narration import Narration
+from neuroshorts.scene import AudioTrack
+
+logger = logging.getLogger(__name__)
+
+RATE = 48_000
+
+
+@dataclass(frozen=True)
+class Stems:
+    """The parts of a mix before mastering, each (n, 2) at `rate`, all the same length."""
+
+    speech: np.ndarray
+    music: np.ndarray
+    effects: np.ndarray
+    rate: int
+
+    def sum(self) -> np.ndarray:
+        return self.speech + self.music + self.effects
+
+
+@dataclass(frozen=True)
+class Effect:
+    """A sound effect file played once from `at` seconds, `level_db` relative to as recorded."""
+
+    source: str
+    at: float
+    level_db: float = 0.0
+
+
+def stems(
+    narration: Narration,
+    *,
+    music: str | Sequence[str] = (),
+    music_level_db: float = -18.0,
+    ducking_db: float = 12.0,
+    attack: float = 0.08,
+    release: float = 0.6,
+    crossfade: float = 2.0,
+    effects: Sequence[Effect] = (),
+    tail: float = 0.6,
+) -> Stems:
+    """Speech, ducked music and effects, lined up on the narration's timeline.
+
+    `music` is one reference or several to play in turn (`builtin:dawn`, a file path;
+    in one string, joined by "|"), crossfading `crossfade` seconds; "" or "none" means
+    no music. Its loudness is set `music_level_db` relative to the speech before ducking,
+    so the bed sits the same way under any voice. `ducking_db` is how far it dips under
+    speech, gliding down in `attack` and back up in `release` seconds.
+    """
+    speech_mono, rate = read_wav(narration.path)
+    speech_mono = _resample(speech_mono, rate)
+    length = len(speech_mono) + round(tail * RATE)
+    speech = np.zeros((length, 2), dtype=np.float32)
+    speech[: len(speech_mono)] = speech_mono[:, None]
+    references = music.split("|") if isinstance(music, str) else list(music)
+    references = [ref.strip() for ref in references if ref.strip() not in ("", "none")]
+    bed = np.zeros_like(speech)
+    if references:
+        tracks = [load_track(reference, RATE) for reference in references]
+        bed = build_bed(tracks, length, RATE, crossfade=crossfade)
+        bed_loudness = integrated_loudness(bed, RATE)
+        if not np.isfinite(bed_loudness):
+            raise ValueError(f"music: {music!r} is silent; expected audible music")
+        level = integrated_loudness(speech, RATE) + music_level_db - bed_loudness
+        gain = ducking_gain(
+            speech_mono, RATE, length, depth_db=ducking_db, attack=attack, release=release
+        )
+        bed = bed * 10 ** (level / 20) * gain[:, None]
+    sounds = np.zeros_like(speech)
+    for effect in effects:
+        clip = decode(resolve(effect.source, field="effects"), RATE, channels=2, field="effects")
+        start = round(effect.at * RATE)
+        if not 0 <= start < length:
+            raise ValueError(
+                f"effects: {effect.source!r} at {effect.at!r} s is outside the mix; "
+                f"expected 0 to {length / RATE:.2f} s"
+            )
+        end = min(length, start + len(clip))
+        sounds[start:end] += clip[: end - start] * 10 ** (effect.level_db / 20)
+    return Stems(speech, bed.astype(np.float32), sounds, RATE)
+
+
+def mix(
+    narration: Narration,
+    out_wav: str | Path,
+    *,
+    music: str | Sequence[str] = (),
+    music_level_db: float = -18.0,
+    ducking_db: float = 12.0,
+    attack: float = 0.08,
+    release: float = 0.6,
+    crossfade: float = 2.0,
+    effects: Sequence[Effect] = (),
+    loudness: float = -14.0,
+    true_peak: float = -1.0,
+    tail: float = 0.6,
+) -> AudioTrack:
+    """Mix and master the soundtrack into `out_wav` (16-bit 48 kHz stereo).
+
+    The result has `loudness` LUFS integrated (-14 suits YouTube, TikTok and Instagram)
+    and true peaks at or under `true_peak` dBTP; both are measured on the result and
+    logged. The track is `tail` seconds longer than the narration so the music can
+    fade out under the short's last frame. The music arguments are those of `stems`.
+    """
+    if not -40.0 <= loudness <= -5.0:
+        raise ValueError(f"loudness: {loudness!r} LUFS is out of range; expected -40 to -5")
+    if not -12.0 <= true_peak <= 0.0:
+        raise ValueError(f"true_peak: {true_peak!r} dBTP is out of range; expected -12 to 0")
+    parts = stems(
+        narration,
+        music=music,
+        music_level_db=music_level_db,
+        ducking_db=ducking_db,
+        attack=attack,
+        release=release,
+        crossfade=crossfade,
+        effects=effects,
+        tail=tail,
+    )
+    mastered, measured = master(parts.sum(), RATE, loudness=loudness, true_peak=true_peak)
+    path = write_wav(out_wav, mastered, RATE)
+    _log(path, measured, music)
+    return AudioTrack(str(path), len(mastered) / RATE, narration.words)
+
+
+def _resample(samples: np.ndarray, rate: int) -> np.ndarray:
+    if rate == RATE:
+        return samples
+    divisor = math.gcd(rate, RATE)
+    return resample_poly(samples, RATE // divisor, rate // divisor).astype(np.float32)
+
+
+def _log(path: Path, measured: Loudness, music: str | Sequence[str]) -> None:
+    logger.info(
+        "mixed %s (music %s): %.2f LUFS integrated, %.2f dBTP true peak",
+        path,
+        music or "none",
+        measured.integrated,
+        measured.true_peak,
+    )
