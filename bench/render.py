@@ -1,22 +1,37 @@
-"""Benchmark: our render of a 30 s final-quality short against the encode floor.
+"""Benchmark: our render of a 30 s final-quality short against the encode floor and MoviePy.
 
-ours   `neuroshorts.render.render` of a 30 s 1080x1920 short built like the explainer
-       template (Ken Burns over the bundled image, title card, word captions, Piper
-       narration): frames composed in Python, streamed into x264.
-floor  ffmpeg decoding that very MP4 and re-encoding its frames and audio with the same
-       x264/AAC settings: what the encoder alone costs for this content (plus a decode).
+ours     `neuroshorts.render.render` of a 30 s 1080x1920 short built like the explainer
+         template (Ken Burns over the bundled image, title card, word captions, Piper
+         narration; narration is synthesised before timing starts).
+floor    ffmpeg decoding that very MP4 and re-encoding its frames and audio with the same
+         x264/AAC settings: what the encoder alone costs for this content (plus a decode).
+moviepy  MoviePy `CompositeVideoClip` of the same composition (the same background image
+         zoomed about its centre, the same title and caption artwork, the same audio),
+         written with the same x264 preset and CRF.
+cli      optional (`--cli`): the whole `neuroshorts render explainer` of the same script
+         (kernel start, narration from the cache, encode), against the same floor.
 
-Both run in this process, one after the other, so the ratio compares like with like on
-whatever machine runs it. Usage: python bench/render.py [--seconds 30] [--quality final]
+Each round runs every contender once, back to back, so a busy machine slows them alike;
+figures are medians over `--runs` rounds. Peak RSS is measured in a fresh process per
+duration (30 s and 120 s, the script repeated to fill it), after the narration is cached,
+so it is the compositor's memory, not the voice model's.
+
+Usage: python bench/render.py [--runs 3] [--seconds 30] [--quality final] [--cli]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import math
+import os
 import resource
+import statistics
 import subprocess
+import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import imageio_ffmpeg
@@ -32,14 +47,21 @@ SCRIPT = (
     "and decide on its own. They change colour in a fraction of a second, yet most of "
     "them are colour blind. And when food runs short, some will even eat their own arms."
 )
+TITLE = "Eight arms, three hearts"
+ZOOM = (1.0, 1.12)
+
+
+def script_for(seconds: float) -> str:
+    """The script repeated to fill `seconds` (it runs about 30 s once)."""
+    return " ".join([SCRIPT] * max(1, math.ceil(seconds / 30)))
 
 
 def build_short(workdir: Path, seconds: float) -> tuple[Short, list[subtitle.Page]]:
-    narration = audio.narrate(SCRIPT, workdir / "narration.wav")
+    narration = audio.narrate(script_for(seconds), workdir / "narration.wav")
     pages = subtitle.paginate(narration.words)
     layers = [
-        visuals.background("builtin:aurora", Span(0, seconds)),
-        visuals.TitleCard("Eight arms, three hearts", Span(0, 3.0)),
+        visuals.background("builtin:aurora", Span(0, seconds), zoom=ZOOM[1]),
+        visuals.TitleCard(TITLE, Span(0, 3.0)),
         subtitle.CaptionLayer(pages),
     ]
     return Short(Canvas(), narration.track(), layers, duration=seconds), pages
@@ -71,33 +93,161 @@ def floor(video: Path, out: Path, quality: str) -> float:
         "+faststart",
         str(out),
     ]
+    return _timed(lambda: subprocess.run(command, check=True))
+
+
+def moviepy_render(short: Short, pages: list[subtitle.Page], out: Path, quality: str) -> float:
+    """The same composition through MoviePy, timed from clip building to the written file."""
+    from moviepy import AudioFileClip, CompositeVideoClip, ImageClip, vfx
+
+    settings = get_quality(quality)
+    canvas = short.canvas.scaled(settings.scale)
+    background, title, captions = short.layers
+    base = background.picture(canvas).to_rgb()
+
+    def scale(t: float) -> float:
+        progress = visuals.ease_in_out(t / short.duration)
+        return (ZOOM[0] + (ZOOM[1] - ZOOM[0]) * progress) / ZOOM[1]
+
+    def build_and_write() -> None:
+        clips = [
+            ImageClip(base, duration=short.duration)
+            .with_effects([vfx.Resize(scale)])
+            .with_position("center")
+        ]
+        card = title.patch(1.0, canvas)
+        clips.append(
+            ImageClip(card.pixels, duration=title.span.duration)
+            .with_position((card.x, card.y))
+            .with_effects([vfx.CrossFadeIn(title.fade), vfx.CrossFadeOut(title.fade)])
+        )
+        for page in pages:
+            patch = captions.patch(page.start, canvas)
+            clips.append(
+                ImageClip(patch.pixels, duration=page.end - page.start)
+                .with_start(page.start)
+                .with_position((patch.x, patch.y))
+            )
+        video = CompositeVideoClip(clips, size=(canvas.width, canvas.height), bg_color=(0, 0, 0))
+        video = video.with_duration(short.duration).with_audio(AudioFileClip(short.audio.path))
+        video.write_videofile(
+            str(out),
+            fps=canvas.fps,
+            codec="libx264",
+            preset=settings.preset,
+            ffmpeg_params=["-crf", str(settings.crf)],
+            audio_codec="aac",
+            audio_bitrate=settings.audio_bitrate,
+            logger=None,
+        )
+
+    return _timed(build_and_write)
+
+
+def cli_render(out: Path, quality: str) -> float:
+    """The whole `neuroshorts render` of the explainer template with the bench's script."""
+    command = [
+        str(Path(sys.executable).with_name("neuroshorts")),
+        "render",
+        "explainer",
+        "-p",
+        "script",
+        SCRIPT,
+        "-p",
+        "title",
+        TITLE,
+        "-p",
+        "quality",
+        quality,
+        "-o",
+        str(out),
+    ]
+    return _timed(lambda: subprocess.run(command, check=True, capture_output=True))
+
+
+def peak_rss(seconds: float, quality: str) -> dict[str, float]:
+    """Render in a fresh process and report its peak RSS (and ffmpeg's) in MB."""
+    command = [sys.executable, __file__, "--rss-child", str(seconds), "--quality", quality]
+    result = subprocess.run(command, check=True, capture_output=True, text=True)
+    return json.loads(result.stdout.splitlines()[-1])
+
+
+def rss_child(seconds: float, quality: str) -> None:
+    with tempfile.TemporaryDirectory(prefix="neuroshorts-bench-") as tmp:
+        short, pages = build_short(Path(tmp), seconds)
+        render(short, Path(tmp) / "rss.mp4", quality=quality, captions=pages, progress=False)
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    ffmpeg = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(json.dumps({"python_mb": round(own), "ffmpeg_mb": round(ffmpeg)}))
+
+
+def _timed(action: Callable[[], object]) -> float:
     started = time.perf_counter()
-    subprocess.run(command, check=True)
+    action()
     return time.perf_counter() - started
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--quality", default="final")
+    parser.add_argument("--moviepy-runs", type=int, help="default: --runs; 0 skips MoviePy")
+    parser.add_argument("--cli", action="store_true", help="also time `neuroshorts render`")
+    parser.add_argument("--rss-seconds", type=float, nargs="*", default=[30.0, 120.0])
+    parser.add_argument("--rss-child", type=float, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.rss_child:
+        rss_child(args.rss_child, args.quality)
+        return
+    moviepy_runs = args.runs if args.moviepy_runs is None else args.moviepy_runs
 
+    times: dict[str, list[float]] = {"ours": [], "floor": [], "moviepy": [], "cli": []}
     with tempfile.TemporaryDirectory(prefix="neuroshorts-bench-") as tmp:
         workdir = Path(tmp)
+        for seconds in args.rss_seconds:  # warm the narration cache for the RSS children
+            audio.narrate(script_for(seconds), workdir / "warm.wav")
         short, pages = build_short(workdir, args.seconds)
-        started = time.perf_counter()
-        manifest = render(
-            short, workdir / "ours.mp4", quality=args.quality, captions=pages, progress=False
-        )
-        ours = time.perf_counter() - started
-        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        base = floor(workdir / "ours.mp4", workdir / "floor.mp4", args.quality)
+        for run in range(args.runs):
+            ours = workdir / "ours.mp4"
+            started = time.perf_counter()
+            render(short, ours, quality=args.quality, progress=False)
+            times["ours"].append(time.perf_counter() - started)
+            times["floor"].append(floor(ours, workdir / "floor.mp4", args.quality))
+            if run < moviepy_runs:
+                mp4 = workdir / "moviepy.mp4"
+                times["moviepy"].append(moviepy_render(short, pages, mp4, args.quality))
+            if args.cli:
+                times["cli"].append(cli_render(workdir / "cli.mp4", args.quality))
+            print(
+                f"run {run + 1}: "
+                + ", ".join(
+                    f"{name} {values[-1]:.1f} s" for name, values in times.items() if values
+                ),
+                flush=True,
+            )
+        frames = short.frame_count
+    rss = {seconds: peak_rss(seconds, args.quality) for seconds in args.rss_seconds}
 
-    frames = round(manifest.duration * manifest.fps)
-    print(f"short: {manifest.duration:.1f} s, {manifest.width}x{manifest.height}, {frames} frames")
-    print(f"ours : {ours:6.1f} s  ({frames / ours:5.1f} fps, peak RSS {peak_mb:.0f} MB)")
-    print(f"floor: {base:6.1f} s  ({frames / base:5.1f} fps, ffmpeg re-encoding our frames)")
-    print(f"ratio: {ours / base:.2f}x the encode floor")
+    median = {name: statistics.median(values) for name, values in times.items() if values}
+    size = short.canvas.scaled(get_quality(args.quality).scale)
+    print(f"short: {args.seconds:.0f} s, {size.width}x{size.height}, {frames} frames")
+    print(f"load : {os.getloadavg()[0]:.2f} (1-min average at the end), {os.cpu_count()} cores")
+    for name, value in median.items():
+        runs = ", ".join(f"{v:.1f}" for v in times[name])
+        print(f"{name:8s}: {value:6.1f} s median ({frames / value:5.1f} fps; runs {runs})")
+    print(f"ratio   : ours {median['ours'] / median['floor']:.2f}x the encode floor")
+    if "moviepy" in median:
+        print(f"speedup : ours {median['moviepy'] / median['ours']:.1f}x faster than MoviePy")
+    if "cli" in median:
+        print(f"ratio   : whole CLI render {median['cli'] / median['floor']:.2f}x the encode floor")
+    for seconds, peaks in rss.items():
+        python, ffmpeg = peaks["python_mb"], peaks["ffmpeg_mb"]
+        print(f"peak RSS {seconds:.0f} s: python {python} MB, ffmpeg {ffmpeg} MB")
+    if len(rss) == 2:
+        (short_s, a), (long_s, b) = rss.items()
+        growth = b["python_mb"] / a["python_mb"] - 1
+        print(f"RSS growth {short_s:.0f} s -> {long_s:.0f} s: {growth:+.1%}")
 
 
 if __name__ == "__main__":

@@ -33,6 +33,8 @@ class Manifest(BaseModel):
     parameters: dict[str, Any] = Field(default_factory=dict)
     notebook: str | None = None
     srt: str | None = None
+    vtt: str | None = None
+    ass: str | None = None
     captions: list[CaptionCue] = Field(default_factory=list)
     thumbnail: str | None = None
     stages: dict[str, float] = Field(default_factory=dict)

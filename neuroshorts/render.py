@@ -1,10 +1,14 @@
 """Compositor: stream a `Short`'s frames into ffmpeg and write the finished short.
 
-Frames come from `Short.frame`, the same function the studio preview calls, and are
-piped raw into the ffmpeg that imageio-ffmpeg ships, one at a time: memory stays flat
-however long the video is, and Python composes the next frame while x264 encodes on
-the other core. Every file is written under a temporary name and moved into place only
-when complete, so a failed render never leaves a playable-looking half video.
+Frames come from `Short.planes`, composed in yuv420p, the encoder's own format; the
+studio preview shows the same frames converted to RGB (`Short.frame`). They are piped
+raw into the ffmpeg that imageio-ffmpeg ships, one at a time: memory stays flat however
+long the video is, and ffmpeg does no pixel conversion, so x264 gets nearly all of the
+CPU. Writing from a second thread over a bounded queue was measured (240 Ken Burns
+frames at 1080x1920) and gained nothing within noise, so frames are written in turn.
+
+Every file is written under a temporary name and moved into place only when complete,
+so a failed render never leaves a playable-looking half video.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from PIL import Image
 from tqdm import tqdm
 
 import neuroshorts
-from neuroshorts.engines.subtitle import Page, write_srt
+from neuroshorts.engines.subtitle import CaptionLayer, Page, write_sidecars
 from neuroshorts.files import atomic_path, write_text_atomic
 from neuroshorts.models import CaptionCue, Manifest
 from neuroshorts.scene import Short
@@ -46,9 +50,12 @@ class Quality:
 QUALITIES = {
     # Half size and the fastest preset: for checking timing and layout, not for posting.
     "draft": Quality("draft", 0.5, "ultrafast", 26),
-    # Full 1080x1920. CRF 20 keeps caption edges and gradients clean after the
-    # platforms re-encode; `medium` is where x264 stops buying much for its time.
-    "final": Quality("final", 1.0, "medium", 20),
+    # Full 1080x1920. Measured on 10 s of the reference short (Ken Burns photo, title,
+    # captions): veryfast at CRF 18 matched medium at CRF 20 in SSIM (0.9965 vs 0.9970)
+    # and in size (2.1 vs 2.0 MB per 10 s) at about a third of the encode time, and the
+    # platforms re-encode every upload anyway. Faster presets than veryfast tripled the
+    # file for no visible gain.
+    "final": Quality("final", 1.0, "veryfast", 18),
 }
 
 
@@ -62,8 +69,22 @@ def get_quality(name: str) -> Quality:
     return QUALITIES[name]
 
 
+#: Frames are composed as BT.709 limited-range YUV (see `neuroshorts.planes`); saying so
+#: on input and output keeps ffmpeg from converting and players from guessing.
+_BT709_TV = [
+    "-colorspace",
+    "bt709",
+    "-color_primaries",
+    "bt709",
+    "-color_trc",
+    "bt709",
+    "-color_range",
+    "tv",
+]
+
+
 def ffmpeg_command(short: Short, output: Path, quality: Quality) -> list[str]:
-    """The ffmpeg invocation that encodes raw RGB frames from stdin plus the audio."""
+    """The ffmpeg invocation that encodes raw yuv420p frames from stdin plus the audio."""
     canvas = short.canvas
     command = [
         imageio_ffmpeg.get_ffmpeg_exe(),
@@ -74,11 +95,12 @@ def ffmpeg_command(short: Short, output: Path, quality: Quality) -> list[str]:
         "-f",
         "rawvideo",
         "-pix_fmt",
-        "rgb24",
+        "yuv420p",
         "-video_size",
         f"{canvas.width}x{canvas.height}",
         "-framerate",
         str(canvas.fps),
+        *_BT709_TV,
         "-i",
         "pipe:0",
     ]
@@ -88,17 +110,7 @@ def ffmpeg_command(short: Short, output: Path, quality: Quality) -> list[str]:
         command += ["-af", "apad", "-c:a", "aac", "-b:a", quality.audio_bitrate]
         command += ["-ar", "48000", "-ac", "2"]
     command += [
-        # Convert with the BT.709 matrix and tag it, so players show the colours we drew.
-        "-vf",
-        "scale=out_color_matrix=bt709:out_range=tv,format=yuv420p",
-        "-colorspace",
-        "bt709",
-        "-color_primaries",
-        "bt709",
-        "-color_trc",
-        "bt709",
-        "-color_range",
-        "tv",
+        *_BT709_TV,
         "-c:v",
         "libx264",
         "-preset",
@@ -131,7 +143,7 @@ def encode(short: Short, output: str | Path, quality: Quality, *, progress: bool
                 mininterval=1.0,
             )
             for t in frames:
-                process.stdin.write(short.frame(t).data)
+                process.stdin.write(short.planes(t).buffer.data)
             process.stdin.close()
         except BrokenPipeError:
             pass  # ffmpeg exited early; its exit status and stderr say why
@@ -163,12 +175,15 @@ def render(
     quality: str = "final",
     captions: Sequence[Page] = (),
     stages: Stages | None = None,
+    narration_duration: float | None = None,
     progress: bool = True,
 ) -> Manifest:
-    """Render `short` to `output` with its thumbnail, SRT and manifest beside it.
+    """Render `short` to `output` with its thumbnail, caption sidecars and manifest beside it.
 
     The short is laid out at the quality's size (draft is half of final), so one
-    template serves both. Returns the manifest that was written.
+    template serves both. `captions` become SRT, WebVTT and ASS files styled like the
+    short's caption layer. `narration_duration` records how long the voice speaks (the
+    soundtrack runs on under music). Returns the manifest that was written.
     """
     settings = get_quality(quality)
     output = Path(output).resolve()
@@ -182,7 +197,8 @@ def render(
             Image.fromarray(sized.frame(min(1.5, sized.duration / 2))).save(
                 partial, "JPEG", quality=90
             )
-        srt = write_srt(captions, output.with_suffix(".srt")) if captions else None
+        layer = next((lay for lay in sized.layers if isinstance(lay, CaptionLayer)), None)
+        sidecars = write_sidecars(captions, output, sized.canvas, layer) if captions else {}
     manifest = Manifest(
         video=str(output),
         duration=sized.frame_count / sized.canvas.fps,
@@ -190,8 +206,8 @@ def render(
         height=sized.canvas.height,
         fps=sized.canvas.fps,
         quality=settings.name,
-        narration_duration=short.audio.duration if short.audio else None,
-        srt=str(srt) if srt else None,
+        narration_duration=narration_duration,
+        **{kind: str(path) for kind, path in sidecars.items()},
         captions=[
             CaptionCue(text=page.text, start=round(page.start, 3), end=round(page.end, 3))
             for page in captions

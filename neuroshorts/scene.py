@@ -3,8 +3,9 @@
 A `Short` is a canvas, an audio track and an ordered stack of timed layers. Everything
 here is plain data plus the alpha blend that turns the layers' patches into one frame.
 There is no file or process I/O, so the model is tested with tiny synthetic layers, and
-the preview (studio) and the encoder (render) share exactly one frame function: what a
-designer scrubs to is the pixels the encoder receives.
+the preview (studio) and the encoder (render) share exactly one frame function: frames
+are composed in yuv420p (`Short.planes`), the encoder's own format, and the preview is
+that very frame converted to RGB (`Short.frame`).
 """
 
 from __future__ import annotations
@@ -16,9 +17,15 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-#: Layers are designed in pixels of a 1080-wide canvas and scaled from there, so one
-#: template renders at draft (540x960) and final (1080x1920) size alike.
-DESIGN_WIDTH = 1080
+from neuroshorts.planes import BLACK, Overlay, OverlayCache, Planes
+
+#: Layers are designed in pixels of a canvas whose short side is 1080 and scaled from
+#: there, so one template renders at draft (540x960) and final (1080x1920) size, and in
+#: 9:16, 1:1 and 16:9, with text of the same size relative to the frame's short side.
+DESIGN_SHORT_SIDE = 1080
+
+#: Frame sizes of the aspect ratios the platforms take, at final quality.
+ASPECTS = {"9:16": (1080, 1920), "1:1": (1080, 1080), "16:9": (1920, 1080)}
 
 
 @dataclass(frozen=True)
@@ -55,10 +62,22 @@ class Canvas:
         if self.fps <= 0:
             raise ValueError(f"canvas fps must be positive, got {self.fps}")
 
+    @classmethod
+    def for_aspect(cls, aspect: str = "9:16", fps: int = 30) -> Canvas:
+        """The final-quality canvas of an aspect ratio named like `9:16`."""
+        if aspect not in ASPECTS:
+            raise ValueError(f"aspect: {aspect!r} is not one of {', '.join(ASPECTS)}")
+        width, height = ASPECTS[aspect]
+        return cls(width, height, fps)
+
     @property
     def scale(self) -> float:
-        """Factor from design pixels (1080-wide) to this canvas's pixels."""
-        return self.width / DESIGN_WIDTH
+        """Factor from design pixels (short side 1080) to this canvas's pixels."""
+        return min(self.width, self.height) / DESIGN_SHORT_SIDE
+
+    @property
+    def portrait(self) -> bool:
+        return self.height > self.width
 
     def px(self, design_pixels: float) -> int:
         return round(design_pixels * self.scale)
@@ -94,14 +113,19 @@ class AudioTrack:
 class Patch:
     """The pixels one layer contributes to one frame.
 
-    `pixels` is HxWx3 (opaque) or HxWx4 (straight alpha) uint8, placed with its top-left
-    corner at (x, y) on the canvas; it may lie partly outside the canvas.
+    `pixels` is HxWx3 (opaque) or HxWx4 (straight alpha) uint8 RGB(A) artwork, or opaque
+    yuv420p `Planes` (at even x, y) for backgrounds that change every frame. It is placed
+    with its top-left corner at (x, y) on the canvas and may lie partly outside it.
+    Layers hand out the same RGB(A) array while their artwork is unchanged: it is
+    converted for the frame once and reused. Artwork new on every frame (a MoviePy
+    clip) says `changing=True`, so it is converted without crowding that cache.
     """
 
-    pixels: np.ndarray
+    pixels: np.ndarray | Planes
     x: int = 0
     y: int = 0
     opacity: float = 1.0
+    changing: bool = False
 
 
 class Layer(ABC):
@@ -158,36 +182,53 @@ class Short:
     def layers_at(self, t: float) -> list[Layer]:
         return [layer for layer in self.layers if layer.span.contains(t)]
 
-    def frame(self, t: float) -> np.ndarray:
-        """The HxWx3 uint8 RGB frame at `t`: the exact pixels the encoder is given."""
+    def planes(self, t: float) -> Planes:
+        """The yuv420p frame at `t`: the exact pixels the encoder is given."""
         canvas = self.canvas
-        frame = np.zeros((canvas.height, canvas.width, 3), dtype=np.uint8)
-        for layer in self.layers_at(t):
-            patch = layer.patch(t, canvas)
-            if patch is not None:
-                blend(frame, patch)
+        patches = [
+            p for p in (layer.patch(t, canvas) for layer in self.layers_at(t)) if p is not None
+        ]
+        covered = bool(patches) and _covers(patches[0], canvas)
+        frame = Planes.blank(canvas.width, canvas.height, fill=None if covered else BLACK)
+        for patch in patches:
+            blend(frame, patch)
         return frame
 
+    def frame(self, t: float) -> np.ndarray:
+        """The HxWx3 uint8 RGB frame at `t`: the encoded frame as a player shows it."""
+        return self.planes(t).to_rgb()
 
-def blend(frame: np.ndarray, patch: Patch) -> None:
+
+#: RGB(A) artwork converted for yuv420p frames, shared by every short in the process.
+OVERLAYS = OverlayCache()
+
+
+def _covers(patch: Patch, canvas: Canvas) -> bool:
+    """Whether `patch` paints every pixel, so the frame need not be cleared first."""
+    pixels = patch.pixels
+    return (
+        isinstance(pixels, Planes)
+        and patch.opacity >= 1
+        and patch.x <= 0
+        and patch.y <= 0
+        and patch.x + pixels.width >= canvas.width
+        and patch.y + pixels.height >= canvas.height
+    )
+
+
+def blend(frame: Planes, patch: Patch) -> None:
     """Alpha-blend `patch` onto `frame` in place, touching only the patch's box."""
-    height, width = frame.shape[:2]
-    ph, pw = patch.pixels.shape[:2]
-    x0, y0 = max(patch.x, 0), max(patch.y, 0)
-    x1, y1 = min(patch.x + pw, width), min(patch.y + ph, height)
-    if x0 >= x1 or y0 >= y1 or patch.opacity <= 0:
+    if patch.opacity <= 0:
         return
-    src = patch.pixels[y0 - patch.y : y1 - patch.y, x0 - patch.x : x1 - patch.x]
-    dst = frame[y0:y1, x0:x1]
-    opaque = src.shape[2] == 3
-    if opaque and patch.opacity >= 1:
-        dst[...] = src
+    pixels = patch.pixels
+    if isinstance(pixels, Planes):
+        if patch.opacity >= 1:
+            pixels.copy_into(frame, patch.x, patch.y)
+        else:
+            pixels.mix_into(frame, patch.opacity, patch.x, patch.y)
         return
-    if opaque:
-        alpha = np.full((*src.shape[:2], 1), round(255 * patch.opacity), dtype=np.uint16)
+    if patch.changing:
+        overlay = Overlay.from_rgba(pixels, patch.x, patch.y)
     else:
-        alpha = src[..., 3:4].astype(np.uint16)
-        if patch.opacity < 1:
-            alpha = (alpha * round(255 * patch.opacity) + 127) // 255
-    rgb = src[..., :3].astype(np.uint16)
-    dst[...] = ((rgb * alpha + dst.astype(np.uint16) * (255 - alpha) + 127) // 255).astype(np.uint8)
+        overlay = OVERLAYS.get(pixels, patch.x, patch.y)
+    overlay.blend_into(frame, patch.opacity)

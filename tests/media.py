@@ -71,3 +71,37 @@ def write_tone(path: Path, seconds: float, rate: int = 22050, hz: float = 440.0)
         out.setframerate(rate)
         out.writeframes((samples * 12000).astype(np.int16).tobytes())
     return path
+
+
+def circle_picture(width: int, height: int, diameter: float) -> np.ndarray:
+    """RGB: a red disc of `diameter` px centred on a blue-grey ground (to check no stretch)."""
+    y, x = np.mgrid[0:height, 0:width]
+    inside = (x + 0.5 - width / 2) ** 2 + (y + 0.5 - height / 2) ** 2 <= (diameter / 2) ** 2
+    picture = np.empty((height, width, 3), dtype=np.uint8)
+    picture[...] = (40, 60, 110)
+    picture[inside] = (230, 20, 20)
+    return picture
+
+
+def write_circle_video(path: Path, width: int, height: int, diameter: float, frames: int) -> Path:
+    """An H.264 clip at 10 fps of the red disc, its ground brightening frame by frame."""
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=10)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        for index in range(frames):
+            picture = circle_picture(width, height, diameter)
+            ground = (picture == (40, 60, 110)).all(axis=2)
+            picture[ground] = (40, 60 + 10 * index, 110)
+            frame = av.VideoFrame.from_ndarray(picture, format="rgb24")
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    return path
+
+
+def disc_size(rgb: np.ndarray) -> tuple[int, int]:
+    """Width and height in px of the red disc's bounding box in an RGB frame."""
+    red = (rgb[..., 0] > 150) & (rgb[..., 1] < 90) & (rgb[..., 2] < 90)
+    rows, cols = np.nonzero(red.any(axis=1))[0], np.nonzero(red.any(axis=0))[0]
+    if not rows.size:
+        return 0, 0
+    return int(cols[-1] - cols[0] + 1), int(rows[-1] - rows[0] + 1)

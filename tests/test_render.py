@@ -62,6 +62,30 @@ def test_encoded_frames_are_the_frames_of_the_scene(short, tmp_path):
         assert np.abs(pixels.astype(int) - ours).mean() < 2.5, f"frame {index}"
 
 
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
+    return 10 * np.log10(255**2 / mse) if mse else float("inf")
+
+
+def test_preview_frames_match_decoded_frames_at_35_db(short, tmp_path):
+    """Acceptance: for 10 random t, PSNR(Short.frame(t), decoded frame) >= 35 dB."""
+    manifest = render(short, tmp_path / "clip.mp4", quality="final", progress=False)
+    indices = set(np.random.default_rng(7).choice(75, size=10, replace=False).tolist())
+    decoded = decoded_frames(manifest.video, indices)
+    assert len(decoded) == 10
+    for index, pixels in decoded.items():
+        assert psnr(pixels, short.frame(index / 30)) >= 35, f"frame {index}"
+
+
+@pytest.mark.parametrize(("aspect", "size"), [("1:1", (540, 540)), ("16:9", (960, 540))])
+def test_other_aspects_render_at_their_own_size(aspect, size, tmp_path):
+    layers = [visuals.background("builtin:aurora", Span(0, 1)), visuals.TitleCard("Hola")]
+    short = Short(Canvas.for_aspect(aspect), layers=layers, duration=1.0)
+    manifest = render(short, tmp_path / "clip.mp4", quality="draft", progress=False)
+    assert (manifest.width, manifest.height) == size
+    assert (probe(manifest.video).width, probe(manifest.video).height) == size
+
+
 def test_file_is_faststart_and_extras_sit_beside_it(short, tmp_path):
     words = short.audio.words
     pages = subtitle.paginate(words)

@@ -10,11 +10,17 @@ from neuroshorts.scene import Canvas, Span
 SMALL = Canvas(108, 192)
 
 
+def rgb(patch):
+    """A background patch as RGB, whichever form the layer hands out."""
+    pixels = patch.pixels
+    return pixels if isinstance(pixels, np.ndarray) else pixels.to_rgb()
+
+
 def test_solid_and_gradient_backgrounds_fill_the_canvas():
-    solid = visuals.background("solid:#102030", Span()).patch(0, SMALL).pixels
-    assert solid.shape == (192, 108, 3) and (solid == [16, 32, 48]).all()
-    gradient = visuals.background("gradient:#000000,#ffffff", Span()).patch(0, SMALL).pixels
-    assert gradient[0].max() == 0 and gradient[-1].min() == 255
+    solid = rgb(visuals.background("solid:#102030", Span()).patch(0, SMALL)).astype(int)
+    assert solid.shape == (192, 108, 3) and (abs(solid - [16, 32, 48]) <= 1).all()
+    gradient = rgb(visuals.background("gradient:#000000,#ffffff", Span()).patch(0, SMALL))
+    assert gradient[0].max() <= 1 and gradient[-1].min() >= 254
     column = gradient[:, 50, 0].astype(int)
     assert (np.diff(column) >= 0).all()
 
@@ -45,7 +51,7 @@ def photo(tmp_path):
 
 def test_ken_burns_zooms_in_smoothly_over_its_span(photo):
     layer = visuals.KenBurns(photo, Span(0, 4), zoom=(1.0, 1.5))
-    frames = [layer.patch(t, SMALL).pixels.astype(int) for t in (0, 0.1, 2, 3.9, 4)]
+    frames = [rgb(layer.patch(t, SMALL)).astype(int) for t in (0, 0.1, 2, 3.9, 4)]
     assert all(f.shape == (192, 108, 3) for f in frames)
     start_to_mid = np.abs(frames[2] - frames[0]).mean()
     first_step = np.abs(frames[1] - frames[0]).mean()
@@ -56,7 +62,7 @@ def test_ken_burns_zooms_in_smoothly_over_its_span(photo):
 
 def test_ken_burns_zoomed_view_is_the_centre_of_the_full_view(photo):
     layer = visuals.KenBurns(photo, Span(0, 1), zoom=(1.0, 2.0))
-    wide, close = layer.patch(0, SMALL).pixels, layer.patch(1, SMALL).pixels
+    wide, close = rgb(layer.patch(0, SMALL)), rgb(layer.patch(1, SMALL))
     centre = Image.fromarray(wide[48:144, 27:81]).resize((108, 192), Image.Resampling.BILINEAR)
     assert np.abs(np.asarray(centre).astype(int) - close.astype(int)).mean() < 3
 
@@ -79,3 +85,20 @@ def test_text_templates_fill_values_but_cannot_reach_python_internals():
         visuals.render_text("{{ ''.__class__.__mro__ }}", field="title")
     with pytest.raises(ValueError, match="title.*not a valid"):
         visuals.render_text("{{ missing }}", field="title")
+
+
+def test_animated_gradient_drifts_between_its_colours():
+    layer = visuals.background("animated:#000000,#ffffff", Span(0, 8))
+    first, later = rgb(layer.patch(0, SMALL)), rgb(layer.patch(2, SMALL))
+    assert first[0, 0].max() <= 2 and first[-1, 0].min() >= 250
+    assert np.abs(first.astype(int) - later.astype(int)).mean() > 10
+    assert (first == first[:, :1]).all()  # rows are uniform: a vertical gradient
+
+
+def test_fast_ken_burns_stays_within_half_a_pixel_of_the_exact_one(photo):
+    fast = visuals.KenBurns(photo, Span(0, 4), zoom=(1.0, 1.3))
+    exact = visuals.KenBurns(photo, Span(0, 4), zoom=(1.0, 1.3), exact=True)
+    for t in (0.3, 1.7, 2.9):
+        a, b = rgb(fast.patch(t, SMALL)).astype(int), rgb(exact.patch(t, SMALL)).astype(int)
+        # red and green ramp ~2 levels a pixel here: half a pixel off is ~1 level
+        assert np.abs(a - b)[..., :2].mean() < 1.5, t
