@@ -1,20 +1,22 @@
 """Templates: find the notebooks, read their parameter schema, validate, execute.
 
 A template is a notebook whose `parameters` cell declares typed, commented
-parameters. papermill reads that cell into a schema and later executes the notebook
-with values injected as data. papermill itself does not validate (an unknown name is
-only a warning and a wrong type surfaces deep in a kernel), so every value is checked
-here, before any kernel starts, and the error names the parameter.
+parameters; that cell is the template's schema. papermill executes the notebook with
+values injected as data, but does not validate them (an unknown name is only a
+warning and a wrong type surfaces deep in a kernel), so every value is checked here,
+before any kernel starts, and the error names the parameter.
 """
 
 from __future__ import annotations
 
 import ast
+import io
 import json
 import logging
 import os
 import re
 import time
+import tokenize
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -118,50 +120,63 @@ def _description(path: Path) -> str:
 
 
 def parameters(template: str | Path) -> dict[str, Parameter]:
-    """The template's parameter schema, from its `parameters` cell.
+    """The template's parameter schema, from its cell tagged `parameters`.
 
-    papermill skips a line it cannot parse (e.g. an `=` inside the help comment) with
-    only a printed note; a parameter silently missing from the schema would then be
-    refused as unknown, so the names papermill read are checked against the cell.
+    The cell is read with Python's own parser rather than `papermill.inspect_notebook`,
+    whose line-based reader cuts a default at `#` (so `"#ffcc00"` becomes `"`) and drops
+    a line whose help comment contains `=`. papermill still injects the values.
     """
     path = find(template)
-    found = papermill.inspect_notebook(str(path))
-    missed = [name for name in _declared_names(path) if name not in found]
-    if missed:
-        raise TemplateError(
-            f"{path.name}: papermill could not read parameter(s) {', '.join(missed)}; "
-            "declare each on one line as `name: type = default  # help` with no '=' in the help"
-        )
+    source = _parameters_source(path)
+    comments = {
+        token.start[0]: token.string.lstrip("#").strip()
+        for token in tokenize.generate_tokens(io.StringIO(source).readline)
+        if token.type == tokenize.COMMENT
+    }
     schema = {}
-    for name, spec in found.items():
-        type_name = spec["inferred_type_name"]
+    for node in ast.parse(source).body:
+        if not (
+            isinstance(node, ast.AnnAssign)
+            and isinstance(node.target, ast.Name)
+            and node.value is not None
+        ):
+            raise TemplateError(
+                f"{path.name}: line {node.lineno} of the parameters cell is not of the form "
+                "`name: type = default  # help`"
+            )
+        name, type_name = node.target.id, ast.unparse(node.annotation)
         if type_name not in _TYPES:
             raise TemplateError(
-                f"{path.name}: parameter {name!r} needs a type annotation of "
-                f"{', '.join(_TYPES)}, found {type_name!r}"
+                f"{path.name}: parameter {name!r} is annotated {type_name!r}; "
+                f"expected one of {', '.join(_TYPES)}"
             )
-        help_text = spec["help"] or ""
+        try:
+            default = ast.literal_eval(node.value)
+        except ValueError:
+            raise TemplateError(
+                f"{path.name}: parameter {name!r} needs a literal default, "
+                f"got {ast.unparse(node.value)!r}"
+            ) from None
+        help_text = comments.get(node.end_lineno or node.lineno, "")
         choices: tuple[str, ...] = ()
         if match := _CHOICES.match(help_text):
             choices = tuple(choice.strip() for choice in match.group(1).split("|"))
             help_text = help_text[match.end() :]
-        schema[name] = Parameter(
-            name, type_name, ast.literal_eval(spec["default"]), help_text, choices
-        )
+        parameter = Parameter(name, type_name, default, help_text, choices)
+        try:
+            coerce(parameter, default)
+        except ParameterError as error:
+            raise TemplateError(f"{path.name}: the default of {error}") from None
+        schema[name] = parameter
     return schema
 
 
-def _declared_names(path: Path) -> list[str]:
-    """Names assigned in the notebook's cell tagged `parameters`."""
+def _parameters_source(path: Path) -> str:
     notebook = nbformat.read(path, as_version=4)
     cells = [c for c in notebook.cells if "parameters" in c.metadata.get("tags", [])]
     if not cells:
         raise TemplateError(f"{path.name}: no cell is tagged 'parameters'")
-    names = []
-    for node in ast.parse(cells[0].source).body:
-        targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
-        names += [target.id for target in targets if isinstance(target, ast.Name)]
-    return names
+    return cells[0].source
 
 
 def coerce(parameter: Parameter, value: Any) -> Any:

@@ -1,6 +1,7 @@
 """Templates: schema, validation before any kernel starts, and real papermill renders."""
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -74,15 +75,41 @@ def test_bad_parameters_are_refused_naming_the_parameter(values, message):
     assert str(error.value).startswith(message)
 
 
-def test_a_parameter_papermill_cannot_read_is_reported(tmp_path):
+def write_template(directory, parameters_source):
     notebook = nbformat.v4.new_notebook()
     notebook.metadata["kernelspec"] = {"name": "python3", "language": "python"}
-    cell = nbformat.v4.new_code_cell('speed: float = 1.0  # 1.0 = normal\noutput: str = ""  # mp4')
+    cell = nbformat.v4.new_code_cell(parameters_source)
     cell.metadata["tags"] = ["parameters"]
     notebook.cells = [cell]
-    nbformat.write(notebook, tmp_path / "broken.ipynb")
-    with pytest.raises(templates.TemplateError, match="could not read parameter.*speed"):
-        templates.parameters(tmp_path / "broken.ipynb")
+    nbformat.write(notebook, directory / "t.ipynb")
+    return directory / "t.ipynb"
+
+
+def test_hashes_in_defaults_and_equals_in_help_are_read_right(tmp_path):
+    path = write_template(
+        tmp_path,
+        'color: str = "#ffcc00"  # CSS colour, # included\n'
+        "speed: float = 1.0  # 1.0 = normal speed\n"
+        'output: str = ""',
+    )
+    schema = templates.parameters(path)
+    assert schema["color"].default == "#ffcc00" and schema["color"].help == "CSS colour, # included"
+    assert schema["speed"].help == "1.0 = normal speed"
+    assert schema["output"].help == ""
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("speed = 1.0  # no type", "line 1 of the parameters cell is not of the form"),
+        ("speed: list = []  # a list", "annotated 'list'; expected one of str, int, float, bool"),
+        ("speed: int = 1.5  # wrong default", "default of parameter 'speed': got 1.5"),
+        ("speed: int = len('x')  # a call", "needs a literal default"),
+    ],
+)
+def test_malformed_parameters_cells_are_reported(tmp_path, source, message):
+    with pytest.raises(templates.TemplateError, match=re.escape(message)):
+        templates.parameters(write_template(tmp_path, source))
 
 
 @pytest.mark.parametrize(
