@@ -19,7 +19,8 @@ from neuroshorts.scene import Canvas, Word
 # Hypothesis caches what it learns under its home directory: keep it out of the repo.
 set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "neuroshorts-hypothesis")
 
-CANVASES = [Canvas(270, 480), Canvas(360, 360), Canvas(480, 270)]
+# Draft sizes of each aspect: the smallest canvases a short is rendered at.
+CANVASES = [Canvas(540, 960), Canvas(720, 720), Canvas(960, 540)]
 LETTERS = "abcdefghijklmnopqrstuvwxyzñáéíóúüÑÁÉWM"
 EMOJI = "🐙🩸❤🔥😂👍🎉🚀"
 WORD = st.one_of(
