@@ -247,6 +247,9 @@ def run(
             parameters=checked,
             kernel_name="python3",
             progress_bar=progress,
+            # The kernel talks to us over loopback only; its warning that TCP is
+            # unencrypted would otherwise greet every render on the terminal.
+            extra_arguments=["--IPKernelApp.log_level=ERROR"],
         )
     except papermill.PapermillExecutionError as error:
         raise TemplateRunError(
