@@ -98,3 +98,14 @@ def test_video_follows_the_timeline_loops_and_seeks_back(videos):
     assert later - first == pytest.approx(50, abs=6)
     assert ground_green(1.25) == pytest.approx(ground_green(0.05), abs=3)  # 1.2 s clip loops
     assert ground_green(0.0) == pytest.approx(first, abs=2)  # seeking backwards works
+
+
+def test_cover_crop_survives_sizes_whose_rounding_falls_outside_the_image():
+    """414x736 from the bundled 1440x2560 image put the crop box a hair below zero."""
+    from PIL import Image
+
+    from neuroshorts.assets import resolve
+    from neuroshorts.engines.visuals.backgrounds import still_picture
+
+    with Image.open(resolve("builtin:aurora")) as image:
+        assert still_picture(image, (414, 736), "cover", "blur").size == (414, 736)

@@ -55,7 +55,13 @@ def still_picture(image: Image.Image, size: tuple[int, int], fit: Fit, fill: str
     x, y, width, height = fitted_box(image.size, size, fit)
     if fit == "cover":
         scale = width / image.width
-        box = (-x / scale, -y / scale, (size[0] - x) / scale, (size[1] - y) / scale)
+        # Clamped: float rounding can put an edge a hair outside the image, which Pillow refuses.
+        box = (
+            max(0.0, -x / scale),
+            max(0.0, -y / scale),
+            min(float(image.width), (size[0] - x) / scale),
+            min(float(image.height), (size[1] - y) / scale),
+        )
         return image.resize(size, Image.Resampling.LANCZOS, box=box)
     if fill == "blur":
         backdrop = still_picture(image, (max(size[0] // 8, 2), max(size[1] // 8, 2)), "cover", "")
