@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from neuroshorts import __version__, logs, templates
+from neuroshorts import __version__, logs, scaffold, templates
 from neuroshorts.render import RenderError
 
 log = logging.getLogger("neuroshorts.cli")
@@ -49,6 +49,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     listing = commands.add_parser("templates", help="list templates or show one's parameters")
     listing.add_argument("name", nargs="?", help="show this template's parameters")
+
+    new = commands.add_parser("new", help="scaffold a new template notebook")
+    new.add_argument("name", help="the new template's name, a plain word (e.g. my_short)")
+    new.add_argument(
+        "--dir",
+        type=Path,
+        default=Path("templates"),
+        help="folder to write NAME.ipynb into (default: ./templates)",
+    )
     return parser
 
 
@@ -91,10 +100,15 @@ def _templates(args: argparse.Namespace) -> int:
     return 0
 
 
+def _new(args: argparse.Namespace) -> int:
+    print(scaffold.create(args.name, args.dir))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logs.configure(logging.DEBUG if args.verbose else logging.INFO, args.log_file)
-    handler = {"render": _render, "templates": _templates}[args.command]
+    handler = {"render": _render, "templates": _templates, "new": _new}[args.command]
     try:
         return handler(args)
     except (templates.ParameterError, templates.TemplateError) as error:
