@@ -32,6 +32,13 @@ from neuroshorts.engines.visuals.backgrounds import (
     VideoBackground,
     ease_in_out,
 )
+from neuroshorts.engines.visuals.graphics import (
+    HookTitle,
+    LowerThird,
+    NumberBadge,
+    QuoteCard,
+    TopStrip,
+)
 from neuroshorts.engines.visuals.moviepy_layer import MoviePyLayer
 from neuroshorts.engines.visuals.overlays import (
     EndCard,
@@ -48,15 +55,20 @@ __all__ = [
     "AnimatedGradient",
     "EndCard",
     "GradientBackground",
+    "HookTitle",
     "ImageBackground",
     "ImageOverlay",
     "KenBurns",
+    "LowerThird",
     "MoviePyLayer",
+    "NumberBadge",
     "ProgressBar",
+    "QuoteCard",
     "Scene",
     "Segments",
     "SolidBackground",
     "TitleCard",
+    "TopStrip",
     "VideoBackground",
     "Watermark",
     "background",
