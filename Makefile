@@ -21,12 +21,16 @@ demo: $(STAMP)
 test: lint system-deps
 	$(BIN)/pytest
 
-# espeak-ng (the light offline voice for Spanish and other languages) is a system library.
+# System packages the tests need: espeak-ng (the light offline voice for Spanish and other
+# languages) and Chromium (the studio is tested in a real JupyterLab in a headless browser).
 system-deps:
-	@ldconfig -p | grep -q libespeak-ng.so.1 || { \
+	@missing=""; \
+	ldconfig -p | grep -q libespeak-ng.so.1 || missing="$$missing espeak-ng"; \
+	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	if [ -n "$$missing" ]; then \
 		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
-		$$SUDO apt-get update -qq && \
-		$$SUDO apt-get install -y -qq --no-install-recommends espeak-ng; }
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq $$missing; \
+	fi
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check .
@@ -37,7 +41,6 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 
 lab: $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	$(BIN)/jupyter lab templates/
 
 bench: $(STAMP)
