@@ -105,3 +105,20 @@ def disc_size(rgb: np.ndarray) -> tuple[int, int]:
     if not rows.size:
         return 0, 0
     return int(cols[-1] - cols[0] + 1), int(rows[-1] - rows[0] + 1)
+
+
+def tone_short(directory: Path, background: str):
+    """Two seconds of tone under `background`, a title for a second, one caption word a page."""
+    from neuroshorts.engines import subtitle, visuals
+    from neuroshorts.scene import AudioTrack, Canvas, Short, Span, Word
+
+    wav = write_tone(directory / "tone.wav", 2.0)
+    words = tuple(
+        Word(w, i * 0.5, i * 0.5 + 0.4) for i, w in enumerate(["uno", "dos", "tres", "cuatro"])
+    )
+    layers = [
+        visuals.background(background, Span(0, 2.5)),
+        visuals.TitleCard("Título", Span(0, 1.0)),
+        subtitle.CaptionLayer(subtitle.paginate(words, max_words=1)),
+    ]
+    return Short(Canvas(), AudioTrack(str(wav), 2.0, words), layers, tail=0.5)

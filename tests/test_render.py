@@ -4,11 +4,11 @@ import json
 
 import numpy as np
 import pytest
-from media import decoded_audio, decoded_frames, probe, write_tone
+from media import decoded_audio, decoded_frames, probe, tone_short
 
 from neuroshorts.engines import subtitle, visuals
 from neuroshorts.render import QUALITIES, RenderError, encode, get_quality, render
-from neuroshorts.scene import AudioTrack, Canvas, Layer, Short, Span, Word
+from neuroshorts.scene import AudioTrack, Canvas, Layer, Short, Span
 
 AVCOL_SPC_BT709 = 1
 
@@ -16,16 +16,7 @@ AVCOL_SPC_BT709 = 1
 @pytest.fixture
 def short(tmp_path):
     """Two seconds of tone under a moving background, a title and captions."""
-    wav = write_tone(tmp_path / "tone.wav", 2.0)
-    words = tuple(
-        Word(w, i * 0.5, i * 0.5 + 0.4) for i, w in enumerate(["uno", "dos", "tres", "cuatro"])
-    )
-    layers = [
-        visuals.background("builtin:aurora", Span(0, 2.5)),
-        visuals.TitleCard("Título", Span(0, 1.0)),
-        subtitle.CaptionLayer(subtitle.paginate(words, max_words=1)),
-    ]
-    return Short(Canvas(), AudioTrack(str(wav), 2.0, words), layers, tail=0.5)
+    return tone_short(tmp_path, "builtin:aurora")
 
 
 def test_draft_render_is_h264_aac_at_half_size_and_exact_length(short, tmp_path):

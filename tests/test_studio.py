@@ -6,12 +6,11 @@ import types
 
 import numpy as np
 import pytest
-from media import probe, write_tone
+from media import probe, tone_short
 from PIL import Image
 
 from neuroshorts import studio, templates
-from neuroshorts.engines import subtitle, visuals
-from neuroshorts.scene import AudioTrack, Canvas, Layer, Short, Span, Word
+from neuroshorts.scene import Canvas, Layer, Short, Span
 
 PREVIEW = Canvas(360, 640)
 
@@ -19,16 +18,7 @@ PREVIEW = Canvas(360, 640)
 @pytest.fixture
 def short(tmp_path):
     """Two seconds of tone, a gradient, a title for the first second, one word per page."""
-    wav = write_tone(tmp_path / "tone.wav", 2.0)
-    words = tuple(
-        Word(w, i * 0.5, i * 0.5 + 0.4) for i, w in enumerate(["uno", "dos", "tres", "cuatro"])
-    )
-    layers = [
-        visuals.background("gradient:#0f2027,#2c5364", Span(0, 2.5)),
-        visuals.TitleCard("Título", Span(0, 1.0)),
-        subtitle.CaptionLayer(subtitle.paginate(words, max_words=1)),
-    ]
-    return Short(Canvas(), AudioTrack(str(wav), 2.0, words), layers, tail=0.5)
+    return tone_short(tmp_path, "gradient:#0f2027,#2c5364")
 
 
 def decoded(jpeg: bytes) -> np.ndarray:
