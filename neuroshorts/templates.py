@@ -206,7 +206,10 @@ def _from_string(parameter: Parameter, text: str) -> Any:
 
 def validate(template: str | Path, values: Mapping[str, Any]) -> dict[str, Any]:
     """The values checked and typed against the template's schema; raises ParameterError."""
-    schema = parameters(template)
+    return _check(parameters(template), values)
+
+
+def _check(schema: Mapping[str, Parameter], values: Mapping[str, Any]) -> dict[str, Any]:
     checked = {}
     for name, value in values.items():
         if name not in schema:
@@ -232,7 +235,8 @@ def run(
     output = Path(output).resolve()
     if output.suffix.lower() != ".mp4":
         raise ParameterError("output", str(output), "a path ending in .mp4")
-    checked = validate(path, {**values, "output": str(output)})
+    schema = parameters(path)
+    checked = _check(schema, {**values, "output": str(output)})
     notebook = output.with_suffix(".ipynb")
     manifest_path = Manifest.path_for(output)
     manifest_path.unlink(missing_ok=True)
@@ -265,7 +269,7 @@ def run(
     manifest = Manifest.model_validate(json.loads(manifest_path.read_text(encoding="utf-8")))
     manifest.template = path.stem
     manifest.parameters = {
-        **{name: p.default for name, p in parameters(path).items()},
+        **{name: p.default for name, p in schema.items()},
         **checked,
     }
     manifest.notebook = str(notebook)
