@@ -3,7 +3,8 @@
 The layers live in small modules by job: `backgrounds` (colours, gradients, images,
 Ken Burns, video clips), `overlays` (title, end card, logo, stickers, progress bar),
 `transitions` (segments of backgrounds joined by crossfades, slides or zooms),
-`sequence` (scenes timed to the narration's sentences) and `moviepy_layer` (any MoviePy
+`sequence` (scenes timed to the narration's sentences), `shapes` (free shapes and
+text boxes) and `moviepy_layer` (any MoviePy
 clip as a layer). This module gathers them and turns template parameters (a
 background spec, a user-written title) into layers.
 
@@ -13,13 +14,6 @@ text, never layout or font work.
 """
 
 from __future__ import annotations
-
-from collections.abc import Mapping
-from typing import Any
-
-from jinja2 import StrictUndefined
-from jinja2.exceptions import SecurityError, TemplateError
-from jinja2.sandbox import SandboxedEnvironment
 
 from neuroshorts.assets import resolve
 from neuroshorts.engines.visuals.backgrounds import (
@@ -48,11 +42,15 @@ from neuroshorts.engines.visuals.overlays import (
     Watermark,
 )
 from neuroshorts.engines.visuals.sequence import Scene, sentence_spans, sequence
+from neuroshorts.engines.visuals.shapes import TEXT_STYLE, Box, Shape, TextLayer
+from neuroshorts.engines.visuals.text import render_text
 from neuroshorts.engines.visuals.transitions import Segments
 from neuroshorts.scene import Layer, Span
 
 __all__ = [
+    "TEXT_STYLE",
     "AnimatedGradient",
+    "Box",
     "EndCard",
     "GradientBackground",
     "HookTitle",
@@ -66,7 +64,9 @@ __all__ = [
     "QuoteCard",
     "Scene",
     "Segments",
+    "Shape",
     "SolidBackground",
+    "TextLayer",
     "TitleCard",
     "TopStrip",
     "VideoBackground",
@@ -80,24 +80,6 @@ __all__ = [
 
 #: File suffixes `background` treats as video clips rather than stills.
 VIDEO_SUFFIXES = frozenset({".mp4", ".mov", ".m4v", ".webm", ".mkv"})
-
-_TEXT_ENV = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
-
-
-def render_text(
-    template: str, context: Mapping[str, Any] | None = None, *, field: str = "text"
-) -> str:
-    """Fill a user-written jinja2 text (`"Top {{ n }} tips"`) in a sandbox.
-
-    Titles come from API requests and automations, so they are data: the sandbox
-    refuses attribute tricks that would reach Python internals.
-    """
-    try:
-        return _TEXT_ENV.from_string(template).render(**(context or {}))
-    except SecurityError as error:
-        raise ValueError(f"{field}: {template!r} tries something unsafe: {error}") from error
-    except TemplateError as error:
-        raise ValueError(f"{field}: {template!r} is not a valid text template: {error}") from error
 
 
 def background(spec: str, span: Span, *, zoom: float = 1.12, fit: Fit = "cover") -> Layer:
