@@ -101,6 +101,26 @@ class Word:
 
 
 @dataclass(frozen=True)
+class Sound:
+    """A media file's own sound placed on the timeline (a video background's audio).
+
+    It mirrors how a video layer maps time: from `start`, the source plays from `offset`
+    for `clip` seconds, looping when `loop` is set, until `start + duration` (None: to
+    the end of the mix). `level_db` is relative to the voice, like the music bed, and a
+    `duck`ed sound dips under speech with the music.
+    """
+
+    source: str
+    start: float = 0.0
+    duration: float | None = None
+    offset: float = 0.0
+    clip: float | None = None
+    loop: bool = True
+    level_db: float = -18.0
+    duck: bool = True
+
+
+@dataclass(frozen=True)
 class AudioTrack:
     """The short's sound: a file the encoder muxes in, its length and its spoken words."""
 

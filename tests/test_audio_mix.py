@@ -9,19 +9,21 @@ from __future__ import annotations
 import logging
 import re
 import subprocess
+from itertools import pairwise
 from pathlib import Path
 
 import imageio_ffmpeg
 import numpy as np
 import pytest
-from media import write_tone
+from media import write_circle_video, write_tone
 
 from neuroshorts.engines.audio import AudioFileError, Effect, Narration, measure, mix, narrate
 from neuroshorts.engines.audio.decode import read_wav, write_wav
 from neuroshorts.engines.audio.mixing import stems
 from neuroshorts.engines.audio.music import build_bed, ducking_gain, load_track
+from neuroshorts.engines.visuals import VideoBackground
 from neuroshorts.render import render
-from neuroshorts.scene import Canvas, Short
+from neuroshorts.scene import Canvas, Short, Span
 
 SCRIPT = "Octopuses have three hearts. Two pump blood through the gills."
 
@@ -186,3 +188,57 @@ def test_impossible_loudness_target_is_rejected_by_name(
     with pytest.raises(ValueError, match=r"loudness: 3\.0 LUFS is out of range"):
         mix(narration, tmp_path / "mix.wav", loudness=3.0)
     assert not (tmp_path / "mix.wav").exists()
+
+
+def clip_with_click(folder: Path, click_at: float = 0.5, seconds: float = 2.0) -> Path:
+    """A small MP4 whose sound is silence with one click at `click_at` s of the source."""
+    samples = np.zeros(round(seconds * 48_000), dtype=np.float32)
+    start = round(click_at * 48_000)
+    samples[start : start + 480] = 0.8 * np.sin(np.arange(480) * 2 * np.pi * 1000 / 48_000)
+    wav = write_wav(folder / "click.wav", samples, 48_000)
+    video = folder / "clip.mp4"
+    subprocess.run(
+        [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i",
+         f"testsrc=size=64x112:rate=10:duration={seconds}", "-i", str(wav),
+         "-c:v", "libx264", "-c:a", "aac", "-shortest", str(video)],
+        check=True,
+    )  # fmt: skip
+    return video
+
+
+def onsets(samples: np.ndarray, rate: int = 48_000) -> list[float]:
+    """Start times (s) of bursts in a mostly silent track, 0.2 s apart at least."""
+    loud = np.flatnonzero(np.abs(samples).max(axis=1) > 0.5 * np.abs(samples).max())
+    starts = [loud[0]] + [b for a, b in pairwise(loud) if b - a > 0.2 * rate]
+    return [s / rate for s in starts]
+
+
+def test_a_video_clips_own_sound_is_trimmed_and_looped_in_step_with_its_pictures(
+    narration: Narration, tmp_path: Path
+) -> None:
+    layer = VideoBackground(clip_with_click(tmp_path), Span(0.5), trim_start=0.2, trim_end=1.2)
+    parts = stems(narration, clip_sounds=[layer.sound(level_db=0.0, duck=False)])
+    heard = onsets(parts.effects)
+    # The click sits 0.5 s into the source: 0.3 s into the trimmed clip, every 1.0 s loop.
+    assert heard[:3] == pytest.approx([0.8, 1.8, 2.8], abs=0.01)
+    assert all(layer.source_time(t) == pytest.approx(0.5, abs=0.01) for t in heard)
+    assert not parts.effects[: round(0.5 * 48_000)].any()  # nothing before the layer starts
+    assert not parts.music.any()  # an undimmed sound stays out of the ducked bed
+
+
+def test_a_ducked_clip_sound_joins_the_music_bed_under_speech(
+    narration: Narration, tmp_path: Path
+) -> None:
+    sound = VideoBackground(clip_with_click(tmp_path)).sound(level_db=-6.0)
+    parts = stems(narration, clip_sounds=[sound])
+    assert parts.music.any() and not parts.effects.any()
+    clicks = np.arange(0.5, len(parts.music) / 48_000 - 0.1, 2.0)  # a 2 s clip, looped
+    peaks = [np.abs(parts.music[round(t * 48_000) :][:4800]).max() for t in clicks]
+    assert len(peaks) >= 3 and min(peaks) > 0
+    assert max(peaks) / min(peaks) > 2  # clicks under speech are ducked, in the pause not
+
+
+def test_a_clip_without_sound_names_the_field(narration: Narration, tmp_path: Path) -> None:
+    silent = VideoBackground(write_circle_video(tmp_path / "mute.mp4", 64, 112, 20, 10))
+    with pytest.raises(ValueError, match=r"sounds: .*mute\.mp4' has no audio track"):
+        stems(narration, clip_sounds=[silent.sound()])

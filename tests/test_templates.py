@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import imageio_ffmpeg
 import nbformat
 import numpy as np
 import pytest
@@ -207,3 +208,26 @@ def test_a_failing_template_reports_the_cell_and_writes_no_video(tmp_path):
     assert "failed in cell" in result.stderr and "background" in result.stderr
     assert "Traceback" not in result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x.ipynb"]
+
+
+def test_a_video_background_can_bring_its_own_sound_into_the_mix(tmp_path):
+    clip = tmp_path / "hum.mp4"
+    subprocess.run(
+        [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i",
+         "testsrc=size=90x160:rate=10:duration=2", "-f", "lavfi", "-i",
+         "sine=frequency=5000:duration=2", "-c:v", "libx264", "-c:a", "aac", str(clip)],
+        check=True,
+    )  # fmt: skip
+    out = tmp_path / "hum_short.mp4"
+    values = {"script": "Listen.", "quality": "draft", "music": "none"}
+    templates.run("explainer", {**values, "background": str(clip), "background_sound": "mix"}, out)
+    samples, rate = decoded_audio(out)
+    spectrum = np.abs(np.fft.rfft(samples.mean(axis=1) if samples.ndim == 2 else samples))
+    hz = np.fft.rfftfreq(len(samples), 1 / rate)
+    tone = spectrum[np.abs(hz - 5000) < 20].max()
+    around = np.median(spectrum[(np.abs(hz - 5000) > 200) & (np.abs(hz - 5000) < 1000)])
+    assert tone > 6 * around  # the clip's 5 kHz hum is heard (muted, the ratio is ~1.6)
+
+    with pytest.raises(templates.TemplateRunError, match="background_sound: .* not a video"):
+        templates.run("explainer", {**values, "background_sound": "mix"}, tmp_path / "no.mp4")
+    assert not (tmp_path / "no.mp4").exists()

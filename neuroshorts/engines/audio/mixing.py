@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import av
 import numpy as np
 from scipy.signal import resample_poly
 
@@ -22,7 +23,7 @@ from neuroshorts.engines.audio.decode import decode, read_wav, write_wav
 from neuroshorts.engines.audio.mastering import Loudness, integrated_loudness, master
 from neuroshorts.engines.audio.music import build_bed, ducking_gain, load_track
 from neuroshorts.engines.audio.narration import Narration
-from neuroshorts.scene import AudioTrack
+from neuroshorts.scene import AudioTrack, Sound
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +62,7 @@ def stems(
     release: float = 0.6,
     crossfade: float = 2.0,
     effects: Sequence[Effect] = (),
+    clip_sounds: Sequence[Sound] = (),
     tail: float = 0.6,
 ) -> Stems:
     """Speech, ducked music and effects, lined up on the narration's timeline.
@@ -69,7 +71,9 @@ def stems(
     in one string, joined by "|"), crossfading `crossfade` seconds; "" or "none" means
     no music. Its loudness is set `music_level_db` relative to the speech before ducking,
     so the bed sits the same way under any voice. `ducking_db` is how far it dips under
-    speech, gliding down in `attack` and back up in `release` seconds.
+    speech, gliding down in `attack` and back up in `release` seconds. `clip_sounds` are
+    media files' own sound (`VideoBackground.sound()`), levelled against the voice and
+    ducked with the music unless they say otherwise.
     """
     speech_mono, rate = read_wav(narration.path)
     speech_mono = _resample(speech_mono, rate)
@@ -78,19 +82,27 @@ def stems(
     speech[: len(speech_mono)] = speech_mono[:, None]
     references = music.split("|") if isinstance(music, str) else list(music)
     references = [ref.strip() for ref in references if ref.strip() not in ("", "none")]
+    voice = integrated_loudness(speech, RATE)
     bed = np.zeros_like(speech)
     if references:
         tracks = [load_track(reference, RATE) for reference in references]
-        bed = build_bed(tracks, length, RATE, crossfade=crossfade)
-        bed_loudness = integrated_loudness(bed, RATE)
-        if not np.isfinite(bed_loudness):
+        bed = _at_level(build_bed(tracks, length, RATE, crossfade=crossfade), voice, music_level_db)
+        if bed is None:
             raise ValueError(f"music: {music!r} is silent; expected audible music")
-        level = integrated_loudness(speech, RATE) + music_level_db - bed_loudness
+    sounds = np.zeros_like(speech)
+    for sound in clip_sounds:
+        placed = _at_level(place(sound, length), voice, sound.level_db)
+        if placed is None:
+            raise ValueError(f"sounds: {sound.source!r} is silent; expected a clip with sound")
+        if sound.duck:
+            bed += placed
+        else:
+            sounds += placed
+    if references or any(sound.duck for sound in clip_sounds):
         gain = ducking_gain(
             speech_mono, RATE, length, depth_db=ducking_db, attack=attack, release=release
         )
-        bed = bed * 10 ** (level / 20) * gain[:, None]
-    sounds = np.zeros_like(speech)
+        bed = bed * gain[:, None]
     for effect in effects:
         clip = decode(resolve(effect.source, field="effects"), RATE, channels=2, field="effects")
         start = round(effect.at * RATE)
@@ -115,6 +127,7 @@ def mix(
     release: float = 0.6,
     crossfade: float = 2.0,
     effects: Sequence[Effect] = (),
+    clip_sounds: Sequence[Sound] = (),
     loudness: float = -14.0,
     true_peak: float = -1.0,
     tail: float = 0.6,
@@ -139,12 +152,43 @@ def mix(
         release=release,
         crossfade=crossfade,
         effects=effects,
+        clip_sounds=clip_sounds,
         tail=tail,
     )
     mastered, measured = master(parts.sum(), RATE, loudness=loudness, true_peak=true_peak)
     path = write_wav(out_wav, mastered, RATE)
     _log(path, measured, music)
     return AudioTrack(str(path), len(mastered) / RATE, narration.words)
+
+
+def place(sound: Sound, length: int) -> np.ndarray:
+    """`sound` laid on a silent (length, 2) timeline at RATE, trimmed and looped."""
+    with av.open(sound.source) as container:
+        if not container.streams.audio:
+            raise ValueError(
+                f"sounds: {sound.source!r} has no audio track; expected a clip with sound "
+                "(or leave the clip muted)"
+            )
+    source = decode(sound.source, RATE, channels=2, field="sounds")
+    first = round(sound.offset * RATE)
+    segment = source[first : first + round(sound.clip * RATE)] if sound.clip else source[first:]
+    begin = min(round(sound.start * RATE), length)
+    end = length if sound.duration is None else min(length, begin + round(sound.duration * RATE))
+    wanted = end - begin
+    if sound.loop and len(segment):
+        segment = np.tile(segment, (math.ceil(wanted / len(segment)), 1))
+    timeline = np.zeros((length, 2), dtype=np.float32)
+    played = segment[:wanted]
+    timeline[begin : begin + len(played)] = played
+    return timeline
+
+
+def _at_level(samples: np.ndarray, voice: float, level_db: float) -> np.ndarray | None:
+    """`samples` scaled to `level_db` LUFS relative to the voice; None when silent."""
+    loudness = integrated_loudness(samples, RATE)
+    if not np.isfinite(loudness):
+        return None
+    return (samples * 10 ** ((voice + level_db - loudness) / 20)).astype(np.float32)
 
 
 def _resample(samples: np.ndarray, rate: int) -> np.ndarray:

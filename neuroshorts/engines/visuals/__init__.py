@@ -45,7 +45,7 @@ from neuroshorts.engines.visuals.sequence import Scene, sentence_spans, sequence
 from neuroshorts.engines.visuals.shapes import TEXT_STYLE, Box, Shape, TextLayer
 from neuroshorts.engines.visuals.text import render_text
 from neuroshorts.engines.visuals.transitions import Segments
-from neuroshorts.scene import Layer, Span
+from neuroshorts.scene import Layer, Sound, Span
 
 __all__ = [
     "TEXT_STYLE",
@@ -72,6 +72,7 @@ __all__ = [
     "VideoBackground",
     "Watermark",
     "background",
+    "background_sound",
     "ease_in_out",
     "render_text",
     "sentence_spans",
@@ -111,3 +112,20 @@ def background(spec: str, span: Span, *, zoom: float = 1.12, fit: Fit = "cover")
     if zoom == 1.0:
         return ImageBackground(path, span, fit=fit)
     return KenBurns(path, span, zoom=(1.0, zoom), fit=fit)
+
+
+def background_sound(spec: str, *, level_db: float = -18.0) -> Sound:
+    """The own sound of the video file a `background` parameter names, for `audio.mix`.
+
+    Sound is mixed before the layers are built (their spans follow the soundtrack's
+    length), so this reads the same spec: the clip's frames and its sound share the
+    start, trim and looping of a background that covers the whole short.
+    """
+    kind, _, _ = spec.partition(":")
+    path = None if kind in ("solid", "gradient", "animated") else resolve(spec, field="background")
+    if path is None or path.suffix.lower() not in VIDEO_SUFFIXES:
+        raise ValueError(
+            f"background_sound: the background {spec!r} is not a video file; "
+            "expected a video background to mix its sound"
+        )
+    return VideoBackground(path).sound(level_db)

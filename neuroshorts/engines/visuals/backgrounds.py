@@ -20,7 +20,7 @@ import numpy as np
 from PIL import Image, ImageFilter
 
 from neuroshorts.planes import Planes
-from neuroshorts.scene import Canvas, Layer, Patch, Span
+from neuroshorts.scene import Canvas, Layer, Patch, Sound, Span
 from neuroshorts.typography import rgba
 
 log = logging.getLogger(__name__)
@@ -270,7 +270,7 @@ class KenBurns(Layer):
 
 
 class VideoBackground(Layer):
-    """A video file as the background: trimmed, looped, muted, fitted without stretching.
+    """A video file as the background: trimmed, looped, fitted without stretching.
 
     Frames are decoded with PyAV as yuv420p (converted to BT.709 if the file is not)
     and read forward while the encoder walks the timeline; a jump backwards or far
@@ -304,6 +304,24 @@ class VideoBackground(Layer):
         if not self.trim_end > trim_start >= 0:
             raise ValueError(f"video: trim [{trim_start}, {trim_end}) is empty for {self.video}")
         self._reader: _FrameReader | None = None
+
+    def sound(self, level_db: float = -18.0, *, duck: bool = True) -> Sound:
+        """This clip's own audio on the same timeline as its pictures, for `audio.mix`.
+
+        The layer is muted by default; mixing its sound is the template's choice, and
+        trimming and looping stay in step with the frames because both come from here.
+        """
+        duration = None if math.isinf(self.span.end) else self.span.duration
+        return Sound(
+            str(self.video),
+            start=self.span.start,
+            duration=duration,
+            offset=self.trim_start,
+            clip=self.trim_end - self.trim_start,
+            loop=self.loop,
+            level_db=level_db,
+            duck=duck,
+        )
 
     def source_time(self, t: float) -> float:
         elapsed = max(t - self.span.start, 0.0)
