@@ -176,6 +176,7 @@ def render(
     captions: Sequence[Page] = (),
     stages: Stages | None = None,
     narration_duration: float | None = None,
+    thumbnail_at: float | None = None,
     progress: bool = True,
 ) -> Manifest:
     """Render `short` to `output` with its thumbnail, caption sidecars and manifest beside it.
@@ -183,20 +184,24 @@ def render(
     The short is laid out at the quality's size (draft is half of final), so one
     template serves both. `captions` become SRT, WebVTT and ASS files styled like the
     short's caption layer. `narration_duration` records how long the voice speaks (the
-    soundtrack runs on under music). Returns the manifest that was written.
+    soundtrack runs on under music). The thumbnail is the frame at `thumbnail_at`
+    seconds, else the one `thumbnail_time` picks. Returns the manifest that was written.
     """
     settings = get_quality(quality)
     output = Path(output).resolve()
     stages = stages or Stages()
     sized = short.resized(short.canvas.scaled(settings.scale))
+    at = thumbnail_time(sized) if thumbnail_at is None else thumbnail_at
+    if not 0 <= at < sized.duration:
+        raise RenderError(
+            f"thumbnail_at: {at!r} s is outside the short; expected 0 to {sized.duration:.2f} s"
+        )
     with stages("encode"):
         encode(sized, output, settings, progress=progress)
     with stages("extras"):
         thumbnail = output.with_suffix(".jpg")
         with atomic_path(thumbnail) as partial:
-            Image.fromarray(sized.frame(min(1.5, sized.duration / 2))).save(
-                partial, "JPEG", quality=90
-            )
+            Image.fromarray(sized.frame(at)).save(partial, "JPEG", quality=90)
         layer = next((lay for lay in sized.layers if isinstance(lay, CaptionLayer)), None)
         sidecars = write_sidecars(captions, output, sized.canvas, layer) if captions else {}
     manifest = Manifest(
@@ -218,6 +223,18 @@ def render(
     )
     write_text_atomic(Manifest.path_for(output), manifest.model_dump_json(indent=2))
     return manifest
+
+
+def thumbnail_time(short: Short) -> float:
+    """When the thumbnail is taken: the middle of the first headline layer's time on
+    screen (a hook title or quote card, fully faded in), else 1.5 s in, when the first
+    caption and the opening picture are up."""
+    for layer in short.layers:
+        if layer.headline:
+            start, end = layer.span.start, min(layer.span.end, short.duration)
+            if start < end:
+                return (start + end) / 2
+    return min(1.5, short.duration / 2)
 
 
 def preview(short: Short, t: float, width: int = 540) -> Image.Image:

@@ -156,6 +156,9 @@ class Layer(ABC):
     """
 
     span: Span = Span()
+    #: The layer carries the short's headline (hook title, quote card): the thumbnail
+    #: shows the frame where it is fully on screen, since that is what sells the click.
+    headline: bool = False
 
     @abstractmethod
     def patch(self, t: float, canvas: Canvas) -> Patch | None:

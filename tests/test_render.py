@@ -5,9 +5,17 @@ import json
 import numpy as np
 import pytest
 from media import decoded_audio, decoded_frames, probe, tone_short
+from PIL import Image
 
 from neuroshorts.engines import subtitle, visuals
-from neuroshorts.render import QUALITIES, RenderError, encode, get_quality, render
+from neuroshorts.render import (
+    QUALITIES,
+    RenderError,
+    encode,
+    get_quality,
+    render,
+    thumbnail_time,
+)
 from neuroshorts.scene import AudioTrack, Canvas, Layer, Short, Span
 
 AVCOL_SPC_BT709 = 1
@@ -124,3 +132,23 @@ def test_ffmpeg_failure_is_reported_and_leaves_no_file(tmp_path):
 def test_unknown_quality_names_the_field():
     with pytest.raises(ValueError, match="quality: 'best' is not one of draft, final"):
         get_quality("best")
+
+
+def test_the_thumbnail_shows_the_headline_fully_on_screen():
+    canvas = Canvas(64, 112)
+    still = visuals.background("solid:#000000", Span(0, 8))
+    hook = visuals.TitleCard("Hook", Span(2, 4))
+    cta = visuals.EndCard("Follow", Span(6, 8))
+    assert thumbnail_time(Short(canvas, layers=[still, cta, hook], duration=8)) == 3.0
+    assert thumbnail_time(Short(canvas, layers=[still, cta], duration=8)) == 1.5
+    assert thumbnail_time(Short(canvas, layers=[still], duration=2)) == 1.0
+
+
+def test_a_chosen_thumbnail_time_is_the_frame_in_the_jpeg(short, tmp_path):
+    manifest = render(short, tmp_path / "t.mp4", quality="draft", thumbnail_at=2.2, progress=False)
+    thumb = np.asarray(Image.open(manifest.thumbnail).convert("RGB")).astype(int)
+    expected = short.resized(Canvas(540, 960)).frame(2.2).astype(int)
+    assert np.abs(thumb - expected).mean() < 3  # JPEG loss only
+    with pytest.raises(RenderError, match=r"thumbnail_at: 9\.0 s is outside the short"):
+        render(short, tmp_path / "late.mp4", quality="draft", thumbnail_at=9.0, progress=False)
+    assert not (tmp_path / "late.mp4").exists()

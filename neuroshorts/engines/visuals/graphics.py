@@ -135,6 +135,8 @@ class QuoteCard(Graphic):
     """A quote in big type with an accent quotation mark, a rule and its attribution,
     centred at `center_y`: the card *is* the picture, so it gets most of the frame."""
 
+    headline = True
+
     def __init__(
         self,
         quote: str,
@@ -177,6 +179,8 @@ class QuoteCard(Graphic):
 class HookTitle(Graphic):
     """The opening promise in big type under a small chip ("TOP 5"), no box around it:
     on a plain colour the words themselves are the picture."""
+
+    headline = True
 
     def __init__(
         self,

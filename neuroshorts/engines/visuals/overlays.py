@@ -37,6 +37,8 @@ class TitleCard(Layer):
     sits in the upper safe area above the captions while the narration starts.
     """
 
+    headline = True
+
     def __init__(
         self,
         text: str,
@@ -88,6 +90,8 @@ class TitleCard(Layer):
 
 class EndCard(TitleCard):
     """The call to action at the end ("Follow for part 2"), centred in the frame."""
+
+    headline = False
 
     def __init__(self, text: str, span: Span, *, center_y: float = 0.45, **options) -> None:
         super().__init__(text, span, center_y=center_y, **options)
