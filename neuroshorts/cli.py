@@ -9,11 +9,17 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import signal
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from neuroshorts import __version__, logs, scaffold, templates
+from tqdm import tqdm
+from tqdm.contrib import DummyTqdmFile
+
+from neuroshorts import __version__, batch, logs, scaffold, templates, watch
 from neuroshorts.render import RenderError
 
 log = logging.getLogger("neuroshorts.cli")
@@ -57,6 +63,46 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         default=Path("templates"),
         help="folder to write NAME.ipynb into (default: ./templates)",
+    )
+
+    rows = commands.add_parser(
+        "batch", help="render one template for every row of a CSV/JSONL/JSON file, in parallel"
+    )
+    rows.add_argument("template", help="template name (e.g. explainer) or notebook path")
+    rows.add_argument("rows", type=Path, help="rows.csv (header = parameter names), .jsonl, .json")
+    rows.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        help="output pattern: {row} is the row number, {NAME} a parameter (out/{row}.mp4)",
+    )
+    rows.add_argument("-j", "--jobs", type=int, help="renders at a time (default: one per core)")
+    rows.add_argument(
+        "-p",
+        "--parameter",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("NAME", "VALUE"),
+        help="a parameter for every row (repeatable); a row's own value wins",
+    )
+    rows.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+    folder = commands.add_parser(
+        "watch", help="render each job .json dropped in a folder, then file it in done/ or failed/"
+    )
+    folder.add_argument("directory", type=Path, help="the folder to watch")
+    folder.add_argument("--output-dir", type=Path, help="where videos go (default: DIR/out)")
+    folder.add_argument("--once", action="store_true", help="process the jobs there now and exit")
+    folder.add_argument(
+        "--interval", type=float, default=2.0, help="seconds between polls (default: 2)"
+    )
+    folder.add_argument(
+        "--settle",
+        type=float,
+        default=10.0,
+        help="seconds a file that is not valid JSON must stay unchanged before it is "
+        "failed rather than waited for (default: 10)",
     )
     return parser
 
@@ -105,10 +151,85 @@ def _new(args: argparse.Namespace) -> int:
     return 0
 
 
+def _batch(args: argparse.Namespace) -> int:
+    if args.jobs is not None and args.jobs < 1:
+        log.error("--jobs: got %d, expected 1 or more", args.jobs)
+        return EXIT_BAD_INPUT
+    common = dict(args.parameter)
+    try:
+        rows = batch.read_rows(args.rows)
+        batch.plan(args.template, rows, args.output, common)  # refuse bad input before the bar
+    except batch.BatchError as error:
+        log.error("%s", error)
+        return EXIT_BAD_INPUT
+    bar = tqdm(total=len(rows), unit="row", desc="batch", disable=args.no_progress)
+    with bar, _logs_above(bar):
+        results = batch.run_batch(
+            args.template,
+            rows,
+            args.output,
+            args.jobs,
+            common=common,
+            on_result=lambda _: bar.update(),
+        )
+    for result in results:
+        status = "ok" if result.ok else f"failed: {result.error}"
+        print(f"row {result.row}\t{result.output}\t{status}")
+    return EXIT_FAILED if any(not result.ok for result in results) else 0
+
+
+@contextmanager
+def _logs_above(bar: tqdm) -> Iterator[None]:
+    """Route console log lines through tqdm so they print above the bar, not through it."""
+    consoles = [
+        handler
+        for handler in logging.getLogger("neuroshorts").handlers
+        if type(handler) is logging.StreamHandler and not bar.disable
+    ]
+    previous = [handler.setStream(DummyTqdmFile(handler.stream)) for handler in consoles]
+    try:
+        yield
+    finally:
+        for handler, stream in zip(consoles, previous, strict=True):
+            handler.setStream(stream)
+
+
+def _watch(args: argparse.Namespace) -> int:
+    # `docker stop` sends SIGTERM: stop like Ctrl-C, so papermill shuts its kernel down
+    # and the job in hand stays in processing/ for the next watcher to render.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    failed = 0
+    try:
+        jobs = watch.watch(
+            args.directory,
+            args.output_dir,
+            once=args.once,
+            interval=args.interval,
+            settle=args.settle,
+        )
+        for outcome in jobs:
+            failed += not outcome.ok
+            detail = outcome.video if outcome.ok else f"failed: {outcome.error}"
+            print(f"{outcome.job}\t{detail}", flush=True)
+    except watch.WatchError as error:
+        log.error("%s", error)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        log.info("stopped; a job being rendered is rendered again by the next watcher")
+        return 0
+    return EXIT_FAILED if failed else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logs.configure(logging.DEBUG if args.verbose else logging.INFO, args.log_file)
-    handler = {"render": _render, "templates": _templates, "new": _new}[args.command]
+    handler = {
+        "render": _render,
+        "templates": _templates,
+        "new": _new,
+        "batch": _batch,
+        "watch": _watch,
+    }[args.command]
     try:
         return handler(args)
     except (templates.ParameterError, templates.TemplateError) as error:
