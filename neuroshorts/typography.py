@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
+from typing import Literal
 
 from fontTools.ttLib import TTFont
 from PIL import Image, ImageColor, ImageDraw, ImageFont
@@ -84,12 +85,26 @@ class TextStyle:
         return replace(self, size=size, stroke_width=stroke)
 
 
-def wrap(text: str, font: ImageFont.FreeTypeFont, max_width: int) -> list[str]:
+#: Capitals that rise above Lato's ascent; every line gets room for them.
+ACCENTED = "ÁÉÍÓÚÑÂÊÔÅ"
+
+
+def chain(style: TextStyle) -> tuple[str, ...]:
+    """The fonts a style draws with: its own face, then the bundled emoji."""
+    return (style.font,) if style.font == "emoji" else (style.font, "emoji")
+
+
+def text_width(text: str, style: TextStyle) -> float:
+    """How far `text` advances in `style`, emoji included."""
+    return shape(text, chain(style), style.size).advance
+
+
+def wrap(text: str, style: TextStyle, max_width: int) -> list[str]:
     """Greedy word wrap; a single word wider than the box stays on its own line."""
     lines: list[str] = []
     for word in text.split():
         candidate = f"{lines[-1]} {word}" if lines else word
-        if lines and font.getlength(candidate) <= max_width:
+        if lines and text_width(candidate, style) <= max_width:
             lines[-1] = candidate
         else:
             lines.append(word)
@@ -108,8 +123,7 @@ def fit(
     floor = max(8, style.size // 3)
     while True:
         scaled = style.resized(size)
-        font = load_font(style.font, size)
-        lines = wrap(text, font, max_width - 2 * scaled.stroke_width)
+        lines = wrap(text, scaled, max_width - 2 * scaled.stroke_width)
         width, height = block_size(lines, scaled)
         fits = len(lines) <= max_lines and width <= max_width and height <= max_height
         if fits or size <= floor:
@@ -117,35 +131,69 @@ def fit(
         size = max(floor, int(size * 0.96))
 
 
-def block_size(lines: list[str], style: TextStyle) -> tuple[int, int]:
+def _line_metrics(style: TextStyle) -> tuple[int, int, int]:
+    """(top, bottom, pitch) of one line: headroom over the baseline for accented
+    capitals and the outline, room under it, and the distance between baselines."""
     font = load_font(style.font, style.size)
     ascent, descent = font.getmetrics()
-    line_height = round((ascent + descent) * style.line_spacing)
-    boxes = (font.getbbox(line, stroke_width=style.stroke_width) for line in lines)
-    width = max((right - left for left, _, right, _ in boxes), default=0)
-    height = line_height * (len(lines) - 1) + ascent + descent + 2 * style.stroke_width
-    return width, height
+    top = max(ascent, -font.getbbox(ACCENTED, anchor="ls")[1]) + style.stroke_width
+    return top, descent + style.stroke_width, round((ascent + descent) * style.line_spacing)
+
+
+def block_size(lines: list[str], style: TextStyle) -> tuple[int, int]:
+    """The size `render_block` draws `lines` at, without drawing them."""
+    top, bottom, pitch = _line_metrics(style)
+    widths = [_ink(line, style)[1] for line in lines]
+    return max(widths, default=0), top + bottom + pitch * max(len(lines) - 1, 0)
+
+
+def _ink(text: str, style: TextStyle) -> tuple[ShapedText, int, float]:
+    shaped = shape(text, chain(style), style.size, style.stroke_width)
+    left, _, right, _ = shaped.bbox
+    return shaped, max(math.ceil(right - left), 1), left
+
+
+def line_image(text: str, style: TextStyle) -> Image.Image:
+    """One line of outlined text (emoji in colour) on an RGBA image as tall as a line.
+
+    Lato's accented capitals (Á, Ú, Ñ) rise above its ascent, where a block sized by the
+    font's metrics cuts them off; every line gets the same headroom, so a stack of lines
+    keeps an even pitch whether or not a line has accents.
+    """
+    top, bottom, _ = _line_metrics(style)
+    shaped, width, left = _ink(text, style)
+    image = Image.new("RGBA", (width, top + bottom))
+    draw_shaped(image, (-left, top), shaped, rgba(style.fill), rgba(style.stroke))
+    return image
+
+
+def lines_image(
+    lines: list[str], style: TextStyle, align: Literal["center", "left"] = "center"
+) -> Image.Image:
+    """Lines stacked at the style's line spacing, centred or flush left."""
+    images = [line_image(line, style) for line in lines] or [Image.new("RGBA", (1, 1))]
+    gap = _line_metrics(style)[2] - images[0].height
+    return stack(images, [gap] * (len(images) - 1), align)
 
 
 def render_block(lines: list[str], style: TextStyle) -> Image.Image:
     """Centred lines of outlined text on a transparent, tightly sized RGBA image."""
-    font = load_font(style.font, style.size)
-    width, height = block_size(lines, style)
-    ascent, descent = font.getmetrics()
-    line_height = round((ascent + descent) * style.line_spacing)
-    image = Image.new("RGBA", (max(width, 1), max(height, 1)), (0, 0, 0, 0))
-    draw = ImageDraw.Draw(image)
-    for index, line in enumerate(lines):
-        draw.text(
-            (width / 2, style.stroke_width + index * line_height),
-            line,
-            font=font,
-            fill=rgba(style.fill),
-            stroke_width=style.stroke_width,
-            stroke_fill=rgba(style.stroke),
-            anchor="ma",
-        )
-    return image
+    return lines_image(lines, style, "center")
+
+
+def stack(
+    parts: list[Image.Image], gaps: list[int], align: Literal["center", "left"] = "center"
+) -> Image.Image:
+    """Images stacked top to bottom, `gaps[i]` pixels after part i, centred or flush left."""
+    width = max(part.width for part in parts)
+    height = sum(part.height for part in parts) + sum(gaps)
+    out = Image.new("RGBA", (width, height))
+    y = 0
+    for index, part in enumerate(parts):
+        x = (width - part.width) // 2 if align == "center" else 0
+        out.alpha_composite(part, (x, y))
+        y += part.height + (gaps[index] if index < len(gaps) else 0)
+    return out
 
 
 class GlyphError(ValueError):
@@ -190,8 +238,8 @@ def split_runs(text: str, fonts: Sequence[str], *, field: str = "text") -> tuple
         codepoint = ord(char)
         if codepoint in IGNORABLE:
             continue
-        if char.isspace() and runs:
-            font = runs[-1].font
+        if char.isspace() and runs and not font_info(runs[-1].font).bitmap_size:
+            font = runs[-1].font  # a space after emoji is set in the text face, not as wide
         else:
             font = next((f for f in fonts if codepoint in font_info(f).codepoints), "")
         if not font:

@@ -87,6 +87,16 @@ def test_text_templates_stay_in_the_sandbox():
         )
 
 
+def test_emoji_in_text_are_drawn_in_colour_and_undrawable_characters_name_the_field():
+    canvas = Canvas(540, 960)
+    box = visuals.Box(0.1, 0.1, 0.8, 0.2)
+    rgb = frame(canvas, visuals.TextLayer("❤", box)).astype(int)
+    red = (rgb[..., 0] > 150) & (rgb[..., 1] < 90) & (rgb[..., 2] < 110)
+    assert red.sum() > 500  # a red heart, not a white tofu box
+    with pytest.raises(ValueError, match=r"label: no font can draw '漢'"):
+        visuals.TextLayer("漢字", box, field="label")
+
+
 @pytest.mark.parametrize(
     ("make", "message"),
     [

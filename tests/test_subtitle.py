@@ -360,3 +360,8 @@ def test_caption_images_kept_stay_bounded_over_a_long_short():
         layer.patch(i / 30, SMALL)
     assert len(layer._patches) <= CaptionLayer.MAX_PATCHES
     assert len(layer._renderers) <= CaptionLayer.MAX_RENDERERS
+
+
+def test_a_space_after_an_emoji_is_set_in_the_text_face():
+    runs = split_runs("🔥 Ñandú", ("display", "emoji"))
+    assert [(run.font, run.text) for run in runs] == [("emoji", "🔥"), ("display", " Ñandú")]

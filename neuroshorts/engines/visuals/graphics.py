@@ -10,7 +10,6 @@ keeps inside the platforms' safe area, where their buttons and descriptions neve
 from __future__ import annotations
 
 from abc import abstractmethod
-from typing import Literal
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
@@ -18,12 +17,19 @@ from PIL import Image, ImageDraw, ImageFilter
 from neuroshorts.engines.subtitle.safe_area import safe_area_for
 from neuroshorts.engines.visuals.overlays import fade_opacity
 from neuroshorts.scene import Canvas, Layer, Patch, Span
-from neuroshorts.typography import TextStyle, fit, load_font, rgba, wrap
+from neuroshorts.typography import (
+    TextStyle,
+    fit,
+    line_image,
+    lines_image,
+    rgba,
+    stack,
+    text_width,
+    wrap,
+)
+
 
 #: Capitals that rise highest in Latin scripts: the headroom every line gets.
-ACCENTED = "ÁÉÍÓÚÑÂÊÔÅ"
-
-
 def drop_shadow(art: Image.Image, radius: int, opacity: float) -> tuple[Image.Image, int]:
     """`art` over a soft blurred copy of its own shape, and the padding added around it.
 
@@ -40,55 +46,18 @@ def drop_shadow(art: Image.Image, radius: int, opacity: float) -> tuple[Image.Im
     return out, pad
 
 
-def line_image(text: str, style: TextStyle) -> Image.Image:
-    """One line of text on an RGBA image as tall as the font's lines, with headroom.
-
-    Lato's accented capitals (Á, Ú, Ñ) rise above its ascent, where a block sized by the
-    font's metrics cuts them off; every line here gets the same headroom, so a stack of
-    lines keeps an even pitch whether or not a line has accents.
-    """
-    font = load_font(style.font, style.size)
-    ascent, descent = font.getmetrics()
-    stroke = style.stroke_width
-    top = max(ascent, -font.getbbox(ACCENTED, anchor="ls")[1]) + stroke
-    left, _, right, _ = font.getbbox(text, anchor="ls", stroke_width=stroke)
-    image = Image.new("RGBA", (max(right - left, 1), top + descent + stroke))
-    ImageDraw.Draw(image).text(
-        (-left, top),
-        text,
-        font=font,
-        fill=rgba(style.fill),
-        stroke_width=stroke,
-        stroke_fill=rgba(style.stroke),
-        anchor="ls",
-    )
-    return image
-
-
-def lines_image(
-    lines: list[str], style: TextStyle, align: Literal["center", "left"] = "center"
-) -> Image.Image:
-    """Lines stacked at the style's line spacing, centred or flush left."""
-    ascent, descent = load_font(style.font, style.size).getmetrics()
-    images = [line_image(line, style) for line in lines] or [Image.new("RGBA", (1, 1))]
-    pitch = round((ascent + descent) * style.line_spacing)
-    gap = pitch - images[0].height
-    return stack(images, [gap] * (len(images) - 1), align)
-
-
 def balanced(text: str, style: TextStyle, max_width: int) -> list[str]:
     """`text` wrapped into as few lines as fit `max_width`, of lengths as even as can be.
 
     Greedy wrapping leaves a lone word on the last line of a headline ("laser / focus");
     narrowing the box while the line count holds spreads the words evenly instead.
     """
-    font = load_font(style.font, style.size)
-    lines = wrap(text, font, max_width)
+    lines = wrap(text, style, max_width)
     width = max_width
     while len(lines) > 1:
         width = int(width * 0.97)
-        narrower = wrap(text, font, width)
-        if len(narrower) > len(lines) or max(map(font.getlength, narrower)) > width:
+        narrower = wrap(text, style, width)
+        if len(narrower) > len(lines) or max(text_width(n, style) for n in narrower) > width:
             break
         lines = narrower
     return lines
@@ -102,15 +71,14 @@ def text_line(text: str, style: TextStyle, max_width: int) -> Image.Image:
     """
     text = " ".join(text.split())
     size = style.size
-    font = load_font(style.font, size)
-    while font.getlength(text) > max_width and size * 0.96 >= style.size * 0.8:
+    while text_width(text, style.resized(size)) > max_width and size * 0.96 >= style.size * 0.8:
         size = int(size * 0.96)
-        font = load_font(style.font, size)
-    if font.getlength(text) > max_width:
-        while text and font.getlength(text + "…") > max_width:
+    fitted = style.resized(size)
+    if text_width(text, fitted) > max_width:
+        while text and text_width(text + "…", fitted) > max_width:
             text = text[:-1]
         text = text.rstrip() + "…"
-    return line_image(text, style.resized(size))
+    return line_image(text, fitted)
 
 
 class Graphic(Layer):
@@ -344,21 +312,6 @@ class TopStrip(Graphic):
         title = text_line(self.text, TextStyle("display", canvas.px(36)), width - left - 2 * pad)
         strip.alpha_composite(title, (left + pad, (height - title.height) // 2))
         return Patch(np.asarray(strip), x0, y0)
-
-
-def stack(
-    parts: list[Image.Image], gaps: list[int], align: Literal["center", "left"] = "center"
-) -> Image.Image:
-    """Images stacked top to bottom, `gaps[i]` pixels after part i, centred or flush left."""
-    width = max(part.width for part in parts)
-    height = sum(part.height for part in parts) + sum(gaps)
-    out = Image.new("RGBA", (width, height))
-    y = 0
-    for index, part in enumerate(parts):
-        x = (width - part.width) // 2 if align == "center" else 0
-        out.alpha_composite(part, (x, y))
-        y += part.height + (gaps[index] if index < len(gaps) else 0)
-    return out
 
 
 def _label(text: str, canvas: Canvas) -> Image.Image:

@@ -18,7 +18,7 @@ from PIL import Image, ImageDraw
 from neuroshorts.engines.visuals.overlays import fade_opacity
 from neuroshorts.engines.visuals.text import render_text
 from neuroshorts.scene import Canvas, Layer, Patch, Span
-from neuroshorts.typography import TextStyle, fit, render_block, rgba
+from neuroshorts.typography import TextStyle, chain, fit, render_block, rgba, split_runs
 
 ShapeKind = Literal["rectangle", "rounded", "ellipse"]
 SHAPES: tuple[ShapeKind, ...] = ("rectangle", "rounded", "ellipse")
@@ -128,6 +128,7 @@ class TextLayer(Layer):
         field: str = "text",
     ) -> None:
         self.text = render_text(text, context, field=field)
+        split_runs(self.text, chain(style), field=field)  # an undrawable character fails here
         self.box, self.span, self.style = box, span, style
         self.max_lines, self.fade = max_lines, fade
         self._cache: dict[Canvas, Patch | None] = {}
