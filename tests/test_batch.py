@@ -1,0 +1,193 @@
+"""Batch rendering: rows from CSV/JSONL/JSON, every row checked first, parallel real renders."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from media import probe
+
+from neuroshorts import batch
+
+NEUROSHORTS = str(Path(sys.executable).parent / "neuroshorts")
+
+
+def run_cli(*args, cwd):
+    return subprocess.run(
+        [NEUROSHORTS, *args], capture_output=True, text=True, cwd=cwd, timeout=600
+    )
+
+
+# --- reading rows ---------------------------------------------------------------------
+
+
+def test_csv_rows_keep_quoted_text_and_skip_blank_lines_and_empty_cells(tmp_path):
+    path = tmp_path / "rows.csv"
+    path.write_text(
+        '\ufeffscript, title ,quality\n"Hi, there.\nTwo lines.",First,draft\n\n"Bye.",,\n',
+        encoding="utf-8",
+    )
+    assert batch.read_rows(path) == [
+        {"script": "Hi, there.\nTwo lines.", "title": "First", "quality": "draft"},
+        {"script": "Bye."},  # an empty cell is "not set", not an empty string
+    ]
+
+
+def test_jsonl_json_and_raw_text_are_read_by_suffix_or_by_their_first_character(tmp_path):
+    (tmp_path / "rows.jsonl").write_text('{"script": "a", "zoom": 1.2}\n\n{"script": "b"}\n')
+    (tmp_path / "rows.json").write_text('[{"script": "a"}, {"caption_words": 2}]')
+    assert batch.read_rows(tmp_path / "rows.jsonl") == [
+        {"script": "a", "zoom": 1.2},
+        {"script": "b"},
+    ]
+    assert batch.read_rows(str(tmp_path / "rows.json")) == [{"script": "a"}, {"caption_words": 2}]
+    assert batch.read_rows('{"script": "a"}\n{"script": "b"}') == [{"script": "a"}, {"script": "b"}]
+    assert batch.read_rows('[{"script": "a"}]') == [{"script": "a"}]
+    assert batch.read_rows("script,title\nHello,Hi\n") == [{"script": "Hello", "title": "Hi"}]
+    assert batch.read_rows('{"script": "a"}', kind="jsonl") == [{"script": "a"}]
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "message"),
+    [
+        (
+            "script,title\nHello,Hi,extra\n",
+            "csv",
+            "row 1 (line 2): 3 values but the header names 2",
+        ),
+        ("script,script\na,b\n", "csv", "header names column 'script' twice"),
+        ("script,,title\na,b,c\n", "csv", "header column 2 has no name"),
+        ("script\n", "csv", "no rows to render"),
+        ('{"script": "a"}\n\n{"script": b}\n', "jsonl", "row 2 (line 3): not valid JSON"),
+        ('{"script": "a"}\n["b"]\n', "jsonl", "row 2 (line 2): expected an object"),
+        ('[{"script": "a"}, 3]', "json", "row 2: expected an object of parameter: value, got 3"),
+        ('{"script": "a"}', "json", "expected a JSON list of objects, got dict"),
+        ("a,b\n1,2\n", "xml", "unknown rows format 'xml'"),
+    ],
+)
+def test_bad_rows_are_refused_naming_the_row_or_line(text, kind, message):
+    with pytest.raises(batch.BatchError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        batch.read_rows(text, kind)
+
+
+def test_a_missing_rows_file_is_named():
+    with pytest.raises(batch.BatchError, match="nope.csv: no such rows file"):
+        batch.read_rows("nope.csv")
+
+
+# --- planning: every row checked, outputs named, before anything renders ----------------
+
+
+def test_outputs_come_from_the_pattern_with_row_numbers_and_safe_parameter_values(tmp_path):
+    rows = [{"title": "Why? / Because: yes"}, {"title": "../../etc"}, {}]
+    jobs = batch.plan("explainer", rows, str(tmp_path / "{row:02d}-{title}.mp4"))
+    names = [job.output.name for job in jobs]
+    assert names[0] == "01-Why_ _ Because_ yes.mp4"
+    assert all(job.output.parent == tmp_path for job in jobs)  # no value escapes the folder
+    assert names[2] == "03-Three hearts, one octopus.mp4"  # the template's default title
+
+
+def test_common_values_apply_to_every_row_and_a_row_value_wins(tmp_path):
+    jobs = batch.plan(
+        "explainer",
+        [{"title": "Own"}, {}],
+        str(tmp_path / "{row}.mp4"),
+        {"title": "Common", "quality": "draft"},
+    )
+    assert [job.values["title"] for job in jobs] == ["Own", "Common"]
+    assert all(job.values["quality"] == "draft" for job in jobs)
+
+
+@pytest.mark.parametrize(
+    ("rows", "pattern", "common", "message"),
+    [
+        (
+            [{}, {"zoom": "lots"}],
+            "{row}.mp4",
+            {},
+            "row 2, column 'zoom': got 'lots', expected a float",
+        ),
+        ([{}, {"bogus": "1"}], "{row}.mp4", {}, "row 2, column 'bogus': got '1'"),
+        ([{}, {}], "same.mp4", {}, "rows 1 and 2 would both write"),
+        ([{"title": "A"}, {"title": "A"}], "{title}.mp4", {}, "rows 1 and 2 would both write"),
+        ([{}], "{slug}.mp4", {}, "{slug} is neither {row} nor a parameter"),
+        ([{}], "{row}.mkv", {}, "expected a path ending in .mp4"),
+        ([{}], "{cta}.mp4", {}, "row 1, column 'cta': got '', expected a value usable"),
+        ([{"output": "x.mp4"}], "{row}.mp4", {}, "row 1, column 'output'"),
+        ([{}], "{row}.mp4", {"quality": "4k"}, "common parameter 'quality': got '4k'"),
+    ],
+)
+def test_bad_rows_and_patterns_are_refused_naming_row_and_column(
+    tmp_path, rows, pattern, common, message
+):
+    with pytest.raises(batch.BatchError) as error:
+        batch.plan("explainer", rows, str(tmp_path / pattern), common)
+    assert message in str(error.value)
+
+
+def test_cli_refuses_a_bad_row_before_rendering_any(tmp_path):
+    (tmp_path / "rows.csv").write_text("script,quality\nOne.,draft\nTwo.,4k\nThree.,draft\n")
+    result = run_cli("batch", "explainer", "rows.csv", "-o", "out/{row}.mp4", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "row 2, column 'quality': got '4k', expected one of draft, final" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rows.csv"]  # no out/, no notebook
+
+
+def test_cli_reports_an_unreadable_rows_file_as_bad_input(tmp_path):
+    (tmp_path / "rows.jsonl").write_text('{"script": "One."}\n{"script": \n')
+    result = run_cli("batch", "explainer", "rows.jsonl", "-o", "{row}.mp4", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "rows.jsonl: row 2 (line 2): not valid JSON" in result.stderr
+
+
+# --- real renders ------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory):
+    """Three rows through the CLI: two render, the third fails inside its notebook."""
+    folder = tmp_path_factory.mktemp("batch")
+    (folder / "rows.csv").write_text(
+        "script,title,background\n"
+        "Hello from row one.,,\n"
+        "Hello from row two.,Own title,\n"
+        "Hello from row three.,,missing-photo.jpg\n",
+        encoding="utf-8",
+    )
+    result = run_cli(
+        "batch", "explainer", "rows.csv", "-o", "out/{row}.mp4",
+        "-p", "quality", "draft", "-p", "title", "Common title", "--no-progress",
+        cwd=folder,
+    )  # fmt: skip
+    return folder, result
+
+
+def test_rows_render_in_parallel_to_real_draft_shorts(rendered):
+    folder, _ = rendered
+    for row in (1, 2):
+        info = probe(folder / "out" / f"{row}.mp4")
+        assert (info.video_codec, info.width, info.height) == ("h264", 540, 960)
+        assert info.audio_codec == "aac" and info.duration > 0.5
+
+
+def test_each_render_records_its_row_values_over_the_common_ones(rendered):
+    folder, _ = rendered
+    first, second = (json.loads((folder / "out" / f"{n}.json").read_text()) for n in (1, 2))
+    assert first["parameters"]["script"] == "Hello from row one."
+    assert first["parameters"]["title"] == "Common title"
+    assert second["parameters"]["title"] == "Own title"
+    assert first["parameters"]["quality"] == second["parameters"]["quality"] == "draft"
+
+
+def test_a_row_failing_in_its_notebook_is_reported_and_the_others_still_render(rendered):
+    folder, result = rendered
+    assert result.returncode == 1, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"row 1\t{folder / 'out' / '1.mp4'}\tok"
+    assert lines[1] == f"row 2\t{folder / 'out' / '2.mp4'}\tok"
+    assert lines[2].startswith(f"row 3\t{folder / 'out' / '3.mp4'}\tfailed: ")
+    assert "missing-photo.jpg" in lines[2]
+    assert not (folder / "out" / "3.mp4").exists()
+    assert "row 3 failed" in result.stderr and "Traceback" not in result.stderr
