@@ -22,11 +22,15 @@ test: lint system-deps
 	$(BIN)/pytest
 
 # System packages the tests need: espeak-ng (the light offline voice for Spanish and other
-# languages) and Chromium (the studio is tested in a real JupyterLab in a headless browser).
+# languages), Chromium (the studio is tested in a real JupyterLab in a headless browser),
+# docker-compose (validates the compose files with `config`, no engine needed) and
+# ShellCheck (lints the image's shell scripts).
 system-deps:
 	@missing=""; \
 	ldconfig -p | grep -q libespeak-ng.so.1 || missing="$$missing espeak-ng"; \
 	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	[ -x /usr/bin/docker-compose ] || missing="$$missing docker-compose"; \
+	[ -x /usr/bin/shellcheck ] || missing="$$missing shellcheck"; \
 	if [ -n "$$missing" ]; then \
 		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq $$missing; \
