@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from jinja2 import StrictUndefined
-from jinja2.exceptions import SecurityError, TemplateError
+from jinja2 import DictLoader, StrictUndefined
+from jinja2.exceptions import SecurityError, TemplateError, TemplateNotFound
 from jinja2.sandbox import SandboxedEnvironment
 
-_TEXT_ENV = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+#: An empty loader: `{% include %}`, `{% import %}` and `{% extends %}` find nothing, so
+#: a user's text can never read a file.
+_TEXT_ENV = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, loader=DictLoader({}))
 
 
 def render_text(
@@ -22,6 +24,11 @@ def render_text(
     """
     try:
         return _TEXT_ENV.from_string(template).render(**(context or {}))
+    except TemplateNotFound as error:
+        raise ValueError(
+            f"{field}: {template!r} tries to include another template ({error}); "
+            "expected plain text with {{ variables }}"
+        ) from error
     except SecurityError as error:
         raise ValueError(f"{field}: {template!r} tries something unsafe: {error}") from error
     except TemplateError as error:
