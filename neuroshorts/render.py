@@ -30,6 +30,7 @@ import neuroshorts
 from neuroshorts.engines.subtitle import CaptionLayer, Page, write_sidecars
 from neuroshorts.files import atomic_path, write_text_atomic
 from neuroshorts.models import CaptionCue, Manifest
+from neuroshorts.progress import FrameCounter
 from neuroshorts.scene import Short
 from neuroshorts.timing import Stages
 
@@ -142,8 +143,10 @@ def encode(short: Short, output: str | Path, quality: Quality, *, progress: bool
                 disable=not progress,
                 mininterval=1.0,
             )
-            for t in frames:
+            counter = FrameCounter(short.frame_count)
+            for done, t in enumerate(frames, 1):
                 process.stdin.write(short.planes(t).buffer.data)
+                counter.update(done)
             process.stdin.close()
         except BrokenPipeError:
             pass  # ffmpeg exited early; its exit status and stderr say why

@@ -15,17 +15,21 @@ import json
 import logging
 import os
 import re
+import threading
 import time
 import tokenize
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import nbformat
 import papermill
+from nbclient.exceptions import DeadKernelError
 
+from neuroshorts import storage
 from neuroshorts.files import write_text_atomic
+from neuroshorts.kernel import Progress, Supervision
 from neuroshorts.models import Manifest
 
 log = logging.getLogger(__name__)
@@ -224,17 +228,25 @@ def run(
     output: str | Path,
     *,
     progress: bool = True,
+    on_progress: Callable[[Progress], None] | None = None,
+    cancel: threading.Event | None = None,
 ) -> Manifest:
     """Render `template` with `values` to the MP4 `output` through papermill.
 
     The executed notebook is saved beside the video (`.ipynb`) as the record of the
     run, also when it fails, and the manifest the notebook wrote is completed with the
     template's name, the parameters and the notebook's path.
+
+    `on_progress` receives the section running, the fraction done and the kernel's pid
+    (a queue worker reports them); setting `cancel` kills the kernel and its ffmpeg and
+    raises `RunCancelled`. However the run ends, no process of it is left behind.
     """
     path = find(template)
-    output = Path(output).resolve()
+    destination = str(output)
+    output = storage.render_path(destination)
+    target = destination if storage.is_remote(destination) else str(output)
     if output.suffix.lower() != ".mp4":
-        raise ParameterError("output", str(output), "a path ending in .mp4")
+        raise ParameterError("output", target, "a path ending in .mp4 (or an s3:// or gs:// URL)")
     schema = parameters(path)
     checked = _check(schema, {**values, "output": str(output)})
     notebook = output.with_suffix(".ipynb")
@@ -242,24 +254,30 @@ def run(
     manifest_path.unlink(missing_ok=True)
     output.parent.mkdir(parents=True, exist_ok=True)
 
-    log.info("rendering %s → %s", path.stem, output)
+    log.info("rendering %s → %s", path.stem, target)
     started = time.perf_counter()
-    try:
-        papermill.execute_notebook(
-            str(path),
-            str(notebook),
-            parameters=checked,
-            kernel_name="python3",
-            progress_bar=progress,
-            # The kernel talks to us over loopback only; its warning that TCP is
-            # unencrypted would otherwise greet every render on the terminal.
-            extra_arguments=["--IPKernelApp.log_level=ERROR"],
-        )
-    except papermill.PapermillExecutionError as error:
-        raise TemplateRunError(
-            f"template {path.stem!r} failed in cell {error.exec_count}: "
-            f"{error.ename}: {error.evalue} (executed notebook: {notebook})"
-        ) from error
+    with Supervision(path, on_progress, cancel, output_dir=output.parent) as supervision:
+        try:
+            papermill.execute_notebook(
+                str(path),
+                str(notebook),
+                parameters=checked,
+                kernel_name="python3",
+                progress_bar=progress,
+                # The kernel talks to us over loopback only; its warning that TCP is
+                # unencrypted would otherwise greet every render on the terminal.
+                extra_arguments=["--IPKernelApp.log_level=ERROR"],
+                **supervision.engine_kwargs,
+            )
+        except papermill.PapermillExecutionError as error:
+            raise TemplateRunError(
+                f"template {path.stem!r} failed in cell {error.exec_count}: "
+                f"{error.ename}: {error.evalue} (executed notebook: {notebook})"
+            ) from error
+        except DeadKernelError as error:
+            raise TemplateRunError(
+                f"template {path.stem!r}: the kernel died ({error}); executed notebook: {notebook}"
+            ) from error
     elapsed = time.perf_counter() - started
 
     if not manifest_path.is_file():
@@ -271,9 +289,15 @@ def run(
     manifest.parameters = {
         **{name: p.default for name, p in schema.items()},
         **checked,
+        "output": target,
     }
     manifest.notebook = str(notebook)
     manifest.stages["papermill"] = round(elapsed, 3)
     write_text_atomic(manifest_path, manifest.model_dump_json(indent=2))
-    log.info("done in %.1f s: %s", elapsed, output)
+    # Publishing rewrites the manifest to name where the files went (and uploads it
+    # last); a remote output's work directory goes once everything is up.
+    storage.publish(output, destination)
+    manifest = Manifest.model_validate_json(manifest_path.read_text(encoding="utf-8"))
+    storage.discard_work(output)
+    log.info("done in %.1f s: %s", elapsed, target)
     return manifest
