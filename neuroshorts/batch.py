@@ -66,10 +66,12 @@ class RowResult:
 def read_rows(source: str | Path, kind: str | None = None) -> list[dict[str, Any]]:
     """Rows of parameters from a CSV, JSON Lines or JSON-list file, or from the raw text.
 
-    `source` is a path, or the text itself (a `str` with a line break or starting with
-    `[`/`{`). `kind` is `csv`, `jsonl` or `json`; when None it comes from the file's
-    suffix, or for raw text from its first character. An empty CSV cell means "not
-    set" (the template's default or a common value applies), so sparse sheets work.
+    `source` is a `Path` to read, or a `str` holding the rows themselves. Text is never
+    taken for a file name: the API hands request bodies to this function, and a body
+    such as `/etc/passwd` must not read the server's files. `kind` is `csv`, `jsonl` or
+    `json`; when None it comes from the file's suffix, or for text from its first
+    character. An empty CSV cell means "not set" (the template's default or a common
+    value applies), so sparse sheets work.
     """
     text, name, suffix = _load(source)
     kind = kind or _SUFFIXES.get(suffix) or _guess_kind(text)
@@ -77,15 +79,17 @@ def read_rows(source: str | Path, kind: str | None = None) -> list[dict[str, Any
         raise BatchError(f"{name}: unknown rows format {kind!r}; expected one of {KINDS}")
     rows = {"csv": _csv_rows, "jsonl": _jsonl_rows, "json": _json_rows}[kind](text, name)
     if not rows:
-        raise BatchError(f"{name}: no rows to render")
+        hint = ""
+        if isinstance(source, str) and "\n" not in source.strip():
+            hint = f"; to read a file named {source.strip()!r}, pass a Path"
+        raise BatchError(f"{name}: no rows to render{hint}")
     return rows
 
 
 def _load(source: str | Path) -> tuple[str, str, str]:
     """The text, a name for messages and the suffix that hints at the format."""
-    is_text = isinstance(source, str) and ("\n" in source or source.lstrip()[:1] in ("[", "{"))
-    if is_text:
-        return str(source), "rows", ""
+    if isinstance(source, str):
+        return source, "rows", ""
     path = Path(source)
     try:
         return path.read_text(encoding="utf-8-sig"), str(path), path.suffix.lower()

@@ -41,7 +41,7 @@ def test_jsonl_json_and_raw_text_are_read_by_suffix_or_by_their_first_character(
         {"script": "a", "zoom": 1.2},
         {"script": "b"},
     ]
-    assert batch.read_rows(str(tmp_path / "rows.json")) == [{"script": "a"}, {"caption_words": 2}]
+    assert batch.read_rows(tmp_path / "rows.json") == [{"script": "a"}, {"caption_words": 2}]
     assert batch.read_rows('{"script": "a"}\n{"script": "b"}') == [{"script": "a"}, {"script": "b"}]
     assert batch.read_rows('[{"script": "a"}]') == [{"script": "a"}]
     assert batch.read_rows("script,title\nHello,Hi\n") == [{"script": "Hello", "title": "Hi"}]
@@ -73,7 +73,18 @@ def test_bad_rows_are_refused_naming_the_row_or_line(text, kind, message):
 
 def test_a_missing_rows_file_is_named():
     with pytest.raises(batch.BatchError, match="nope.csv: no such rows file"):
-        batch.read_rows("nope.csv")
+        batch.read_rows(Path("nope.csv"))
+
+
+def test_text_is_never_taken_for_a_file_name(tmp_path):
+    """Request bodies reach read_rows as text: a body naming a file must not read it."""
+    secret = tmp_path / "secret.csv"
+    secret.write_text("script\nprivate words\n")
+    with pytest.raises(batch.BatchError, match="no rows to render; to read a file named"):
+        batch.read_rows(str(secret))
+    with pytest.raises(batch.BatchError) as error:
+        batch.read_rows(str(secret), kind="jsonl")
+    assert "private" not in str(error.value)
 
 
 # --- planning: every row checked, outputs named, before anything renders ----------------
