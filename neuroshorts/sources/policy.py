@@ -1,0 +1,158 @@
+"""What a worker may fetch: schemes, hosts and addresses, and how big a file may be.
+
+Template parameters come from API requests and automations, so a URL in them is
+untrusted input: unchecked, `http://169.254.169.254/` would make a worker read the cloud
+metadata service (its credentials) as a "background". Hosts are judged by the addresses
+they resolve to when the connection is made, not by their names, so a name that
+resolves to a public address once and to 127.0.0.1 for the download (DNS rebinding) is
+refused too.
+
+Configuration is read from the environment on every call, so a test or an operator
+changes it without restarting anything:
+
+- `NEUROSHORTS_ALLOWED_SCHEMES`: comma list, default every scheme the resolver knows.
+- `NEUROSHORTS_ALLOWED_HOSTS`: comma list of host names (`cdn.example.com`, or
+  `*.example.com` for its subdomains), IP addresses or CIDR networks, plus the word
+  `public` for every public address. Default `public`: loopback, link-local, private,
+  unspecified and other non-public addresses are refused unless listed.
+- `NEUROSHORTS_MAX_ASSET_BYTES`: largest file fetched, in bytes (`500MB`, `2G` work too).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+SCHEMES_ENV = "NEUROSHORTS_ALLOWED_SCHEMES"
+HOSTS_ENV = "NEUROSHORTS_ALLOWED_HOSTS"
+MAX_BYTES_ENV = "NEUROSHORTS_MAX_ASSET_BYTES"
+
+#: `file` also covers plain paths.
+KNOWN_SCHEMES = ("file", "builtin", "http", "https", "s3", "gs", "stock")
+DEFAULT_MAX_BYTES = 500_000_000
+PUBLIC = "public"
+
+#: Address classes refused by default, in the order they are named in an error.
+_CLASSES = ("unspecified", "loopback", "link_local", "multicast", "private", "reserved")
+_SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?", re.IGNORECASE)
+_UNITS = {"": 1, "k": 10**3, "m": 10**6, "g": 10**9, "t": 10**12}
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+class Refused(Exception):
+    """A fetch the policy does not allow: `reason` says what and why, `expected` what is."""
+
+    def __init__(self, reason: str, expected: str) -> None:
+        self.reason, self.expected = reason, expected
+        super().__init__(f"{reason}; expected {expected}")
+
+
+@dataclass(frozen=True)
+class Policy:
+    schemes: frozenset[str]
+    public: bool
+    names: tuple[str, ...]
+    networks: tuple[Network, ...]
+    max_bytes: int
+
+    @classmethod
+    def from_env(cls) -> Policy:
+        schemes = _list(os.environ.get(SCHEMES_ENV, ",".join(KNOWN_SCHEMES)))
+        unknown = sorted(set(schemes) - set(KNOWN_SCHEMES))
+        if unknown:
+            raise ValueError(
+                f"{SCHEMES_ENV}: unknown scheme {', '.join(unknown)}; "
+                f"expected some of {', '.join(KNOWN_SCHEMES)}"
+            )
+        names: list[str] = []
+        networks: list[Network] = []
+        entries = _list(os.environ.get(HOSTS_ENV, PUBLIC))
+        for entry in entries:
+            if entry == PUBLIC:
+                continue
+            try:
+                networks.append(ipaddress.ip_network(entry.strip("[]"), strict=False))
+            except ValueError:
+                if not re.fullmatch(r"(\*\.)?[a-z0-9.-]+", entry):
+                    raise ValueError(
+                        f"{HOSTS_ENV}: {entry!r} is not a host name, IP address or CIDR "
+                        "network; expected e.g. cdn.example.com, *.example.com, 10.0.0.0/8"
+                    ) from None
+                names.append(entry)
+        return cls(
+            frozenset(schemes),
+            PUBLIC in entries,
+            tuple(names),
+            tuple(networks),
+            parse_size(MAX_BYTES_ENV, os.environ.get(MAX_BYTES_ENV), DEFAULT_MAX_BYTES),
+        )
+
+    def check_scheme(self, scheme: str) -> None:
+        if scheme not in self.schemes:
+            raise Refused(
+                f"uses the {scheme} scheme, which is not "
+                + ("allowed here" if scheme in KNOWN_SCHEMES else "supported"),
+                f"one of the schemes {', '.join(sorted(self.schemes))} ({SCHEMES_ENV})",
+            )
+
+    def check_host(self, host: str, addresses: Iterable[str]) -> None:
+        """Refuse `host` unless it is listed by name or every address it has is allowed.
+
+        One refused address refuses the host: a public name that also resolves to an
+        internal address is what a rebinding attack looks like.
+        """
+        if self._listed_name(host.lower().rstrip(".")):
+            return
+        for text in addresses:
+            address = ipaddress.ip_address(text.split("%")[0])
+            if any(address in network for network in self.networks):
+                continue
+            kind = address_class(address)
+            if kind is None and self.public:
+                continue
+            what = f"{'an' if kind[0] in 'aeiou' else 'a'} {kind} address" if kind else "not listed"
+            subject = f"{host} is" if host == text else f"{host} resolves to {text},"
+            allowed = "a public host, or one" if self.public else "a host"
+            raise Refused(f"{subject} {what}", f"{allowed} listed in {HOSTS_ENV}")
+
+    def check_literal(self, host: str) -> None:
+        """Check a host that is an IP address as written; names are checked on connect."""
+        try:
+            ipaddress.ip_address(host.strip("[]"))
+        except ValueError:
+            return
+        self.check_host(host.strip("[]"), [host.strip("[]")])
+
+    def _listed_name(self, host: str) -> bool:
+        return any(
+            host.endswith(name[1:]) if name.startswith("*.") else host == name
+            for name in self.names
+        )
+
+
+def address_class(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
+    """Why `address` is not public (`loopback`, `link-local`, ...), or None if it is."""
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    for kind in _CLASSES:
+        if getattr(address, f"is_{kind}"):
+            return kind.replace("_", "-")
+    return None if address.is_global else "non-public"
+
+
+def parse_size(variable: str, text: str | None, default: int) -> int:
+    """Bytes from an environment value such as `500000000`, `500MB` or `2G`."""
+    if text is None or not text.strip():
+        return default
+    match = _SIZE.fullmatch(text.strip())
+    if not match or float(match.group(1)) <= 0:
+        raise ValueError(f"{variable}: {text!r} is not a size; expected bytes such as 500MB")
+    return int(float(match.group(1)) * _UNITS[match.group(2).lower()])
+
+
+def _list(text: str) -> list[str]:
+    return [item.strip().lower() for item in text.split(",") if item.strip()]
