@@ -39,6 +39,11 @@ class Manifest(BaseModel):
     thumbnail: str | None = None
     stages: dict[str, float] = Field(default_factory=dict)
     versions: dict[str, str] = Field(default_factory=dict)
+    #: Where the video was published (`file://`, `s3://`, `gs://`), a link to share it
+    #: (presigned for object stores, None for local files) and when that link expires.
+    video_url: str | None = None
+    share_url: str | None = None
+    expires_at: datetime | None = None
     created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
 
     @staticmethod
