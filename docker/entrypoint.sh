@@ -12,23 +12,33 @@ set -eu
 
 port="${NEUROSHORTS_PORT:-8000}"
 role_file="${NEUROSHORTS_ROLE_FILE:-${TMPDIR:-/tmp}/neuroshorts.role}"
-celery_app="${NEUROSHORTS_CELERY_APP:-neuroshorts.service.worker}"
 # The `neuroshorts` subcommands run once; a test keeps this list equal to the CLI's.
 one_off_commands="render templates new batch watch"
 
 # Each container logs to a file of its own: scaled workers share the data volume, and
 # several processes rotating one file would lose lines.
 log_file() {
-    printf '%s/logs/%s-%s.log' "${NEUROSHORTS_HOME:-$HOME/.neuroshorts}" "$1" "$(hostname)"
+    printf '%s/logs/%s-%s.log' "${NEUROSHORTS_HOME:-${HOME:-/tmp}/.neuroshorts}" "$1" "$(hostname)"
 }
 
-# The readiness probe in Python: the slim image has no curl, and Python is there anyway.
+# The probes are Python: the slim image has no curl, and Python is there anyway.
 probe_http='
 import sys, urllib.request
 try:
     urllib.request.urlopen(sys.argv[1], timeout=5)
 except Exception as error:
     sys.exit(f"not ready: {sys.argv[1]}: {error}")
+'
+# A worker is ready once it answers a ping over the broker it consumes from; it is asked
+# by node name, so with --scale worker=N each container checks its own worker.
+probe_worker='
+import socket, sys
+from neuroshorts.service.config import Settings
+from neuroshorts.service.queue import make_celery
+settings = Settings()
+node = settings.worker_name or f"celery@{socket.gethostname()}"
+if not make_celery(settings).control.ping(destination=[node], timeout=5):
+    sys.exit(f"not ready: no answer from {node}")
 '
 
 healthcheck() {
@@ -38,9 +48,7 @@ healthcheck() {
             exec python -c "$probe_http" "http://127.0.0.1:${port}/readyz"
             ;;
         worker)
-            # The worker answers a ping over the broker only once it consumes tasks.
-            exec celery -A "$celery_app" inspect ping --timeout 5 \
-                --destination "${NEUROSHORTS_WORKER_NAME:-celery@$(hostname)}"
+            exec python -c "$probe_worker"
             ;;
         *)
             # A one-off command (render, templates...) has nothing to probe.
