@@ -48,6 +48,7 @@ COPY templates ./templates
 COPY examples ./examples
 COPY --chmod=755 docker/entrypoint.sh /usr/local/bin/neuroshorts-entrypoint
 ENV PATH=/opt/venv/bin:$PATH \
+    HOME=/home/neuroshorts \
     PYTHONUNBUFFERED=1 \
     NEUROSHORTS_HOME=/data \
     NEUROSHORTS_DATA_DIR=/data \
