@@ -50,7 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument(
         "-f", "--parameters-file", type=Path, help="JSON object of parameters (-p wins)"
     )
-    render.add_argument("-o", "--output", required=True, type=Path, help="MP4 to write")
+    render.add_argument(
+        "-o", "--output", required=True, help="MP4 to write: a path, or an s3:// or gs:// URL"
+    )
     render.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
     listing = commands.add_parser("templates", help="list templates or show one's parameters")
@@ -129,6 +131,8 @@ def _render(args: argparse.Namespace) -> int:
         args.template, _read_parameters(args), args.output, progress=not args.no_progress
     )
     print(manifest.video)
+    if manifest.share_url:
+        print(manifest.share_url)
     return 0
 
 

@@ -130,11 +130,11 @@ def _upload(local_video: Path, url: str) -> Published:
             if size != local.stat().st_size:
                 raise PublishError(f"{remote} holds {size} bytes of {local.stat().st_size}")
     except Exception as error:
-        for remote in uploaded:
+        for done in uploaded:
             try:
-                fs.rm_file(remote)
+                fs.rm_file(done)
             except Exception as cleanup:
-                log.warning("could not remove %s after a failed publish: %s", remote, cleanup)
+                log.warning("could not remove %s after a failed publish: %s", done, cleanup)
         raise PublishError(f"output: could not upload {local.name} to {remote}: {error}") from error
     log.info("published %s with %d sidecars to %s", local_video.name, len(pairs) - 1, url)
     return published

@@ -295,9 +295,11 @@ def run(
     manifest.stages["papermill"] = round(elapsed, 3)
     write_text_atomic(manifest_path, manifest.model_dump_json(indent=2))
     # Publishing rewrites the manifest to name where the files went (and uploads it
-    # last); a remote output's work directory goes once everything is up.
-    storage.publish(output, destination)
-    manifest = Manifest.model_validate_json(manifest_path.read_text(encoding="utf-8"))
-    storage.discard_work(output)
+    # last); a remote output's work directory goes whether or not the upload worked.
+    try:
+        storage.publish(output, destination)
+        manifest = Manifest.model_validate_json(manifest_path.read_text(encoding="utf-8"))
+    finally:
+        storage.discard_work(output)
     log.info("done in %.1f s: %s", elapsed, target)
     return manifest

@@ -1,0 +1,195 @@
+"""Publishing: renders to local paths and to S3 (moto's real HTTP server), share links.
+
+The end-to-end test is the issue's acceptance: a template whose background and music
+come from s3:// renders to s3://, the share link downloads an H.264/AAC MP4 with a plain
+HTTP GET, and a second render fetches nothing (the media are deleted from the bucket
+before it, so any download would fail it).
+"""
+
+import json
+import subprocess
+import sys
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import fsspec
+import httpx
+import pytest
+from loopback import moto_s3, use_s3
+from media import probe, write_tone
+from PIL import Image
+
+from neuroshorts import storage, templates
+from neuroshorts.paths import data_dir
+
+NEUROSHORTS = str(Path(sys.executable).parent / "neuroshorts")
+SIDECARS = (".srt", ".vtt", ".ass", ".jpg", ".ipynb")
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint():
+    with moto_s3() as endpoint:
+        yield endpoint
+
+
+@pytest.fixture
+def s3(s3_endpoint, monkeypatch):
+    """An S3 filesystem on the moto server, with AWS_* pointing every client at it."""
+    use_s3(monkeypatch, s3_endpoint)
+    monkeypatch.delenv("NEUROSHORTS_SHARE_EXPIRY", raising=False)
+    return fsspec.filesystem("s3", skip_instance_cache=True)
+
+
+def new_bucket(fs) -> str:
+    name = f"shorts-{uuid.uuid4().hex[:12]}"
+    fs.mkdir(name)
+    return name
+
+
+def fake_render(folder: Path, stem: str = "clip") -> Path:
+    """A video with every sidecar and a manifest naming them, as `render` leaves them."""
+    folder.mkdir(parents=True, exist_ok=True)
+    video = folder / f"{stem}.mp4"
+    video.write_bytes(b"\0\0\0\x18ftypmp42" + bytes(range(256)) * 40)
+    for suffix in SIDECARS:
+        video.with_suffix(suffix).write_text(f"the {suffix} sidecar\n")
+    manifest = {
+        "video": str(video),
+        "srt": str(video.with_suffix(".srt")),
+        "thumbnail": str(video.with_suffix(".jpg")),
+        "notebook": str(video.with_suffix(".ipynb")),
+        "duration": 1.0,
+    }
+    video.with_suffix(".json").write_text(json.dumps(manifest))
+    return video
+
+
+def test_a_template_with_s3_media_renders_to_s3_and_shares_a_link(s3, tmp_path):
+    media, out = new_bucket(s3), new_bucket(s3)
+    Image.new("RGB", (540, 960), (20, 120, 200)).save(tmp_path / "sky.jpg")
+    write_tone(tmp_path / "bed.wav", 3.0)
+    s3.put_file(str(tmp_path / "sky.jpg"), f"{media}/images/sky.jpg")
+    s3.put_file(str(tmp_path / "bed.wav"), f"{media}/music/bed.wav")
+    values = {
+        "script": "Waves at dawn.",
+        "quality": "draft",
+        "background": f"s3://{media}/images/sky.jpg",
+        "music": f"s3://{media}/music/bed.wav",
+    }
+    url = f"s3://{out}/shorts/dawn.mp4"
+    before = datetime.now(UTC).replace(microsecond=0)
+
+    manifest = templates.run("explainer", values, url, progress=False)
+
+    assert manifest.video == manifest.video_url == url
+    assert "assets.fetch" in manifest.stages, "the first render downloads its media"
+    week = timedelta(seconds=storage.MAX_EXPIRY)
+    assert before + week <= manifest.expires_at <= datetime.now(UTC) + week
+    stems = sorted(Path(key).name for key in s3.find(f"{out}/shorts"))
+    assert stems == sorted(f"dawn{s}" for s in (".mp4", ".json", *SIDECARS))
+    published = json.loads(s3.cat(f"{out}/shorts/dawn.json"))
+    assert published["share_url"] == manifest.share_url
+    assert published["srt"] == manifest.srt == f"s3://{out}/shorts/dawn.srt"
+    assert published["notebook"] == f"s3://{out}/shorts/dawn.ipynb"
+    assert published["parameters"]["output"] == url
+
+    response = httpx.get(manifest.share_url)
+    assert response.status_code == 200 and response.headers["content-type"] == "video/mp4"
+    (tmp_path / "shared.mp4").write_bytes(response.content)
+    shared = probe(tmp_path / "shared.mp4")
+    assert (shared.video_codec, shared.audio_codec) == ("h264", "aac")
+    assert (shared.width, shared.height) == (540, 960)
+    assert not any((data_dir() / "work").iterdir()), "the work directory is cleaned"
+
+    s3.rm(media, recursive=True)
+    again = templates.run("explainer", values, f"s3://{out}/shorts/again.mp4", progress=False)
+    assert "assets.fetch" not in again.stages and "assets.cache" in again.stages
+    s3.invalidate_cache()
+    assert s3.exists(f"{out}/shorts/again.mp4")
+
+
+def test_a_local_render_records_its_file_url(tmp_path):
+    video = fake_render(tmp_path / "out")
+    published = storage.publish(video, str(video))
+    assert published == storage.Published(video.as_uri(), None, None)
+    manifest = json.loads(video.with_suffix(".json").read_text())
+    assert manifest["video_url"] == video.as_uri() and manifest["share_url"] is None
+    assert manifest["video"] == str(video), "in place, paths stay as they were"
+
+
+def test_publishing_to_another_local_path_copies_everything(tmp_path):
+    video = fake_render(tmp_path / "work")
+    target = tmp_path / "videos" / "final.mp4"
+    published = storage.publish(video, target.as_uri())
+    assert published.video_url == target.as_uri()
+    assert target.read_bytes() == video.read_bytes()
+    for suffix in SIDECARS:
+        assert target.with_suffix(suffix).read_text() == f"the {suffix} sidecar\n"
+    manifest = json.loads(target.with_suffix(".json").read_text())
+    assert manifest["video"] == str(target) and manifest["srt"] == str(target.with_suffix(".srt"))
+
+
+def test_publishing_to_s3_uploads_the_set_with_a_working_link(s3, tmp_path, monkeypatch):
+    monkeypatch.setenv("NEUROSHORTS_SHARE_EXPIRY", "3600")
+    bucket = new_bucket(s3)
+    video = fake_render(tmp_path / "work")
+    published = storage.publish(video, f"s3://{bucket}/a/b/final.mp4")
+
+    assert published.video_url == f"s3://{bucket}/a/b/final.mp4"
+    assert "X-Amz-Expires=3600" in published.share_url
+    assert httpx.get(published.share_url).content == video.read_bytes()
+    manifest = json.loads(s3.cat(f"{bucket}/a/b/final.json"))
+    assert manifest["thumbnail"] == f"s3://{bucket}/a/b/final.jpg"
+    assert manifest["expires_at"] == published.expires_at.isoformat()
+    assert s3.cat(f"{bucket}/a/b/final.vtt") == b"the .vtt sidecar\n"
+
+
+def test_a_failed_upload_leaves_nothing_at_the_destination(s3, tmp_path):
+    """The notebook sidecar is unreadable (reading /proc/self/mem at 0 is an I/O error),
+    so it fails after the captions are already uploaded: those must be removed."""
+    bucket = new_bucket(s3)
+    video = fake_render(tmp_path / "work")
+    notebook = video.with_suffix(".ipynb")
+    notebook.unlink()
+    notebook.symlink_to("/proc/self/mem")
+    with pytest.raises(storage.PublishError, match=r"output: could not upload clip.ipynb to s3"):
+        storage.publish(video, f"s3://{bucket}/x/clip.mp4")
+    s3.invalidate_cache()
+    assert s3.find(bucket) == []
+
+    with pytest.raises(storage.PublishError, match="could not upload .*bucket does not exist"):
+        storage.publish(video, f"s3://no-such-{bucket}/x/clip.mp4")
+
+
+def test_share_link_lifetime_is_configurable(s3, tmp_path, monkeypatch):
+    bucket = new_bucket(s3)
+    video = fake_render(tmp_path / "work")
+    monkeypatch.setenv("NEUROSHORTS_SHARE_EXPIRY", "0")
+    published = storage.publish(video, f"s3://{bucket}/quiet.mp4")
+    assert (published.share_url, published.expires_at) == (None, None)
+    assert s3.exists(f"{bucket}/quiet.mp4")
+    for bad in ("ten", "604801"):
+        monkeypatch.setenv("NEUROSHORTS_SHARE_EXPIRY", bad)
+        with pytest.raises(storage.PublishError, match=f"NEUROSHORTS_SHARE_EXPIRY: '{bad}' is"):
+            storage.publish(video, f"s3://{bucket}/other.mp4")
+    s3.invalidate_cache()
+    assert not s3.exists(f"{bucket}/other.mp4")
+
+
+def test_gs_needs_the_optional_extra(tmp_path):
+    video = fake_render(tmp_path / "work")
+    with pytest.raises(storage.PublishError, match=r"pip install 'neuroshorts\[gcs\]'"):
+        storage.publish(video, "gs://bucket/clip.mp4")
+
+
+def test_the_cli_passes_an_output_url_through_intact():
+    """argparse's Path would turn s3://b/x into s3:/b/x; the error shows the URL as typed."""
+    result = subprocess.run(
+        [NEUROSHORTS, "render", "explainer", "-o", "s3://bucket/clip.mov"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    assert "output" in result.stderr and "'s3://bucket/clip.mov'" in result.stderr
