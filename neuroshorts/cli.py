@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import signal
 import sys
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
 from tqdm import tqdm
 from tqdm.contrib import DummyTqdmFile
 
@@ -106,7 +108,40 @@ def build_parser() -> argparse.ArgumentParser:
         help="seconds a file that is not valid JSON must stay unchanged before it is "
         "failed rather than waited for (default: 10)",
     )
+    _service_parsers(commands)
     return parser
+
+
+def _service_parsers(commands: Any) -> None:
+    """`serve`, `api`, `worker` and `submit`; settings come from NEUROSHORTS_* variables."""
+    for name, text in (
+        ("serve", "the API and one worker in one process tree (embedded, no servers needed)"),
+        ("api", "the REST API only (workers run apart: neuroshorts worker)"),
+    ):
+        server = commands.add_parser(name, help=text)
+        server.add_argument("--host", help="interface to listen on (default: 127.0.0.1)")
+        server.add_argument("--port", type=int, help="port to listen on (default: 8000)")
+    worker = commands.add_parser("worker", help="a render worker consuming the job queue")
+    worker.add_argument("-c", "--concurrency", type=int, help="renders at once (default: 1)")
+    worker.add_argument("-n", "--name", help="Celery node name (default: celery@HOST)")
+
+    submit = commands.add_parser("submit", help="send a render to a running API")
+    submit.add_argument("template", help="template name (e.g. explainer)")
+    submit.add_argument(
+        "-p",
+        "--parameter",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("NAME", "VALUE"),
+        help="set a parameter (repeatable); the API converts VALUE to its type",
+    )
+    submit.add_argument("-f", "--parameters-file", type=Path, help="JSON object of parameters")
+    submit.add_argument("-o", "--output", help="MP4 path under the server's output dir, or URL")
+    submit.add_argument("--callback-url", help="URL the server POSTs the finished job to")
+    submit.add_argument("--idempotency-key", help="the same key returns the same job")
+    submit.add_argument("--wait", action="store_true", help="follow the job; print the video")
+    submit.add_argument("--url", help="API base URL (default: NEUROSHORTS_API_URL or local)")
 
 
 def _read_parameters(args: argparse.Namespace) -> dict[str, Any]:
@@ -224,20 +259,92 @@ def _watch(args: argparse.Namespace) -> int:
     return EXIT_FAILED if failed else 0
 
 
+def _settings(args: argparse.Namespace) -> Any:
+    """Settings from NEUROSHORTS_* variables, with the command line's flags on top."""
+    from neuroshorts.service.config import Settings
+
+    overrides = {
+        name: value
+        for name in ("host", "port", "concurrency")
+        if (value := getattr(args, name, None)) is not None
+    }
+    if getattr(args, "name", None):
+        overrides["worker_name"] = args.name
+    return Settings(**overrides)
+
+
+def _service(args: argparse.Namespace) -> int:
+    from neuroshorts.service import server
+
+    settings = _settings(args)
+    if args.command == "serve":
+        return server.serve(settings)
+    if args.command == "api":
+        server.run_api(settings)
+    else:
+        server.run_worker(settings)
+    return 0
+
+
+def _submit(args: argparse.Namespace) -> int:
+    import httpx
+
+    from neuroshorts.service.client import ApiError, Client
+
+    settings = _settings(argparse.Namespace())
+    url = args.url or os.environ.get(
+        "NEUROSHORTS_API_URL", f"http://{settings.host}:{settings.port}"
+    )
+    try:
+        with Client(url, settings.api_key) as client:
+            job = client.submit(
+                args.template,
+                _read_parameters(args),
+                output=args.output,
+                callback_url=args.callback_url,
+                idempotency_key=args.idempotency_key,
+            )
+            if args.wait:
+                job = client.wait(job["id"])
+    except ApiError as error:
+        log.error("%s", error)
+        return EXIT_BAD_INPUT if 400 <= error.status < 500 else EXIT_FAILED
+    except httpx.HTTPError as error:
+        log.error("cannot reach the API at %s: %s", url, error)
+        return EXIT_FAILED
+    if not args.wait:
+        print(json.dumps(job, indent=2))
+        return 0
+    if job["state"] != "succeeded":
+        log.error("job %s %s: %s", job["id"], job["state"], job.get("error") or "")
+        return EXIT_FAILED
+    print(job.get("share_url") or job["manifest"]["video"])
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logs.configure(logging.DEBUG if args.verbose else logging.INFO, args.log_file)
+    # The service's processes send Celery's and uvicorn's lines to the same log.
+    routed = ("celery", "uvicorn") if args.command in ("serve", "api", "worker") else ()
+    logs.configure(logging.DEBUG if args.verbose else logging.INFO, args.log_file, loggers=routed)
     handler = {
         "render": _render,
         "templates": _templates,
         "new": _new,
         "batch": _batch,
         "watch": _watch,
+        "serve": _service,
+        "api": _service,
+        "worker": _service,
+        "submit": _submit,
     }[args.command]
     try:
         return handler(args)
     except (templates.ParameterError, templates.TemplateError) as error:
         log.error("%s", error)
+        return EXIT_BAD_INPUT
+    except ValidationError as error:
+        log.error("bad NEUROSHORTS_* setting: %s", error)
         return EXIT_BAD_INPUT
     except (templates.TemplateRunError, RenderError) as error:
         log.error("%s", error)

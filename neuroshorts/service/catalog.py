@@ -1,0 +1,63 @@
+"""Templates as the API shows and checks them: JSON Schema, request validation, caching.
+
+Reading a template's parameters cell parses the notebook (milliseconds each time), and
+the API checks every request against it, so schemas are cached per notebook file and
+modification time: an edited template is picked up on its next request.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Any
+
+from neuroshorts import templates
+
+_JSON_TYPES = {"str": "string", "int": "integer", "float": "number", "bool": "boolean"}
+#: The API places the video itself (see `api.resolve_output`); requests name it apart.
+RESERVED = frozenset({"output"})
+
+
+@functools.lru_cache(maxsize=128)
+def _schema(path: str, mtime_ns: int) -> dict[str, templates.Parameter]:
+    return templates.parameters(Path(path))
+
+
+def schema(name: str) -> tuple[Path, dict[str, templates.Parameter]]:
+    """The template's notebook and parameters; raises templates.TemplateError."""
+    path = templates.find(name)
+    return path, _schema(str(path), path.stat().st_mtime_ns)
+
+
+def json_schema(name: str) -> dict[str, Any]:
+    """The template's parameters as a JSON Schema object (what a form builder needs)."""
+    _, parameters = schema(name)
+    properties: dict[str, Any] = {}
+    for parameter in parameters.values():
+        if parameter.name in RESERVED:
+            continue
+        entry: dict[str, Any] = {
+            "type": _JSON_TYPES[parameter.type],
+            "default": parameter.default,
+            "description": parameter.help,
+        }
+        if parameter.choices:
+            entry["enum"] = list(parameter.choices)
+        properties[parameter.name] = entry
+    return {"type": "object", "properties": properties, "additionalProperties": False}
+
+
+def check(name: str, values: dict[str, Any]) -> dict[str, Any]:
+    """The values typed and checked against the template; raises templates.ParameterError."""
+    _, parameters = schema(name)
+    checked = {}
+    for key, value in values.items():
+        if key in RESERVED:
+            raise templates.ParameterError(
+                key, value, "no `output` among the parameters: set the request's `output`"
+            )
+        if key not in parameters:
+            names = ", ".join(p for p in parameters if p not in RESERVED)
+            raise templates.ParameterError(key, value, f"a parameter of {name}: {names}")
+        checked[key] = templates.coerce(parameters[key], value)
+    return checked

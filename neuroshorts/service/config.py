@@ -1,0 +1,104 @@
+"""The render service's settings, read from `NEUROSHORTS_*` environment variables.
+
+Every default points into one data directory, so `neuroshorts serve` on a laptop needs no
+server at all: a file-system broker, a SQLite job store and the Celery results in the same
+SQLite file. A distributed setup changes three variables (broker, database, output
+directory on shared storage) and nothing else.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from neuroshorts.paths import data_dir
+
+
+class Settings(BaseSettings):
+    """One place for what the API, the workers and the CLI must agree on."""
+
+    model_config = SettingsConfigDict(env_prefix="NEUROSHORTS_", extra="ignore")
+
+    data_dir: Path = Field(default_factory=data_dir, description="root of every default path")
+    broker_url: str = Field("", description="Celery broker; empty: filesystem:// in data_dir")
+    broker_options: dict[str, Any] = Field(
+        default_factory=dict, description="extra kombu transport options (JSON)"
+    )
+    result_backend: str = Field("", description="Celery results; empty: the job database")
+    database_url: str = Field("", description="SQLAlchemy URL; empty: SQLite in data_dir")
+    queue: str = Field("neuroshorts", description="the queue render jobs go through")
+    output_dir: Path | None = Field(None, description="where videos go; empty: data_dir/renders")
+
+    api_key: str = Field("", description="required in X-API-Key when set")
+    webhook_secret: str = Field("", description="HMAC-SHA256 key of webhook signatures")
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    worker_name: str = Field("", description="Celery node name; empty: celery@<host>")
+    concurrency: int = Field(1, ge=1, description="renders at once per worker")
+    soft_time_limit: float = Field(600.0, gt=0, description="seconds before a render is stopped")
+    time_limit: float = Field(660.0, gt=0, description="seconds before its process is killed")
+    visibility_timeout: float = Field(
+        0.0, ge=0, description="Redis/SQS redelivery delay; 0: time_limit plus a margin"
+    )
+    max_attempts: int = Field(3, ge=1, description="deliveries of one job before it fails")
+    lease: float = Field(60.0, gt=0, description="a running job silent this long is requeued")
+    sweep_interval: float = Field(15.0, gt=0, description="seconds between requeue sweeps")
+
+    webhook_attempts: int = Field(5, ge=1)
+    webhook_backoff: float = Field(1.0, ge=0, description="first retry delay; doubles")
+    webhook_timeout: float = Field(10.0, gt=0)
+    max_batch_rows: int = Field(1000, ge=1)
+
+    @model_validator(mode="after")
+    def _fill_defaults(self) -> Settings:
+        self.data_dir = Path(self.data_dir).expanduser()
+        if self.output_dir is None:
+            self.output_dir = self.data_dir / "renders"
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.data_dir / 'neuroshorts.sqlite'}"
+        if not self.result_backend:
+            self.result_backend = f"db+{self.database_url}"
+        if not self.broker_url:
+            self.broker_url = "filesystem://"
+        if not self.visibility_timeout:
+            self.visibility_timeout = self.time_limit + 300
+        if self.soft_time_limit >= self.time_limit:
+            raise ValueError(
+                f"soft_time_limit ({self.soft_time_limit} s) must be below "
+                f"time_limit ({self.time_limit} s): the soft one stops a render cleanly"
+            )
+        return self
+
+    @property
+    def embedded(self) -> bool:
+        """True when the broker is the file system: one host, no servers."""
+        return self.broker_url.startswith("filesystem://")
+
+    @property
+    def broker_folder(self) -> Path:
+        return self.data_dir / "broker"
+
+    def transport_options(self) -> dict[str, Any]:
+        """kombu options: the broker's folders, and a redelivery delay above the hard limit."""
+        options: dict[str, Any] = {"visibility_timeout": self.visibility_timeout}
+        if self.embedded:
+            messages = self.broker_folder / "messages"
+            options |= {
+                "data_folder_in": str(messages),
+                "data_folder_out": str(messages),
+                "control_folder": str(self.broker_folder / "control"),
+            }
+        return options | self.broker_options
+
+    def prepare(self) -> None:
+        """Create the directories the defaults point at."""
+        assert self.output_dir is not None
+        self.output_dir.mkdir(parents=True, exist_ok=True)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        if self.embedded:
+            (self.broker_folder / "messages").mkdir(parents=True, exist_ok=True)
+            (self.broker_folder / "control").mkdir(parents=True, exist_ok=True)

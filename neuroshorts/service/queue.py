@@ -1,0 +1,68 @@
+"""The Celery app: render jobs travel as one small message each, `neuroshorts.render(id)`.
+
+Messages carry only the job id; the job itself lives in the store, so a message can be
+delivered twice, late, or after a restart and the worker still does the right thing
+(see `execute.claim`). The settings below are what long renders need: late acks so a job
+whose worker dies is delivered again, one message prefetched at a time, time limits, and
+a broker visibility timeout longer than the hard limit so Redis does not hand a running
+job to a second worker.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from celery import Celery
+
+from neuroshorts.service.config import Settings
+
+log = logging.getLogger(__name__)
+
+RENDER_TASK = "neuroshorts.render"
+
+
+def make_celery(settings: Settings, *, worker: bool = False) -> Celery:
+    """The app for `settings`; with `worker`, the render task is registered on it."""
+    settings.prepare()
+    app = Celery(
+        "neuroshorts",
+        broker=settings.broker_url,
+        backend=settings.result_backend,
+        set_as_current=False,
+    )
+    app.conf.update(
+        broker_transport_options=settings.transport_options(),
+        broker_connection_retry_on_startup=True,
+        task_default_queue=settings.queue,
+        task_serializer="json",
+        result_serializer="json",
+        accept_content=["json"],
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_soft_time_limit=settings.soft_time_limit,
+        task_time_limit=settings.time_limit,
+        # A worker that loses the broker stops its renders: the broker delivers their
+        # messages again, and a render left running would race its own second delivery.
+        worker_cancel_long_running_tasks_on_connection_loss=True,
+        worker_hijack_root_logger=False,
+        result_expires=timedelta(days=7),
+    )
+    if worker:
+        from neuroshorts.service import tasks
+
+        tasks.register(app, settings)
+    return app
+
+
+def enqueue(app: Celery, settings: Settings, job_id: str) -> None:
+    """Send the message that makes a worker render `job_id`."""
+    app.send_task(RENDER_TASK, args=[job_id], queue=settings.queue)
+    log.debug("queued %s on %s", job_id, settings.queue)
+
+
+def check_broker(app: Celery, timeout: float = 3.0) -> None:
+    """Raise unless the broker accepts a connection within `timeout` seconds."""
+    with app.connection_for_write() as connection:
+        connection.ensure_connection(max_retries=1, timeout=timeout)
