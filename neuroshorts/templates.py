@@ -293,6 +293,9 @@ def run(
     }
     manifest.notebook = str(notebook)
     manifest.stages["papermill"] = round(elapsed, 3)
+    if "assets.cache" in manifest.stages:  # the kernel's own log lines stay in the kernel
+        fetched = manifest.stages.get("assets.fetch")
+        log.info("remote assets: %s", f"fetched in {fetched} s" if fetched else "all cached")
     write_text_atomic(manifest_path, manifest.model_dump_json(indent=2))
     # Publishing rewrites the manifest to name where the files went (and uploads it
     # last); a remote output's work directory goes whether or not the upload worked.

@@ -7,6 +7,7 @@ before it, so any download would fail it).
 """
 
 import json
+import logging
 import subprocess
 import sys
 import uuid
@@ -65,7 +66,19 @@ def fake_render(folder: Path, stem: str = "clip") -> Path:
     return video
 
 
-def test_a_template_with_s3_media_renders_to_s3_and_shares_a_link(s3, tmp_path):
+@pytest.fixture
+def run_log(caplog):
+    """Records of templates.run, whatever handlers an earlier test left on `neuroshorts`."""
+    logger = logging.getLogger("neuroshorts.templates")
+    logger.addHandler(caplog.handler)
+    previous = logger.level
+    logger.setLevel(logging.INFO)
+    yield caplog
+    logger.setLevel(previous)
+    logger.removeHandler(caplog.handler)
+
+
+def test_a_template_with_s3_media_renders_to_s3_and_shares_a_link(s3, tmp_path, run_log):
     media, out = new_bucket(s3), new_bucket(s3)
     Image.new("RGB", (540, 960), (20, 120, 200)).save(tmp_path / "sky.jpg")
     write_tone(tmp_path / "bed.wav", 3.0)
@@ -84,6 +97,7 @@ def test_a_template_with_s3_media_renders_to_s3_and_shares_a_link(s3, tmp_path):
 
     assert manifest.video == manifest.video_url == url
     assert "assets.fetch" in manifest.stages, "the first render downloads its media"
+    assert "remote assets: fetched in" in run_log.text
     week = timedelta(seconds=storage.MAX_EXPIRY)
     assert before + week <= manifest.expires_at <= datetime.now(UTC) + week
     stems = sorted(Path(key).name for key in s3.find(f"{out}/shorts"))
@@ -103,8 +117,10 @@ def test_a_template_with_s3_media_renders_to_s3_and_shares_a_link(s3, tmp_path):
     assert not any((data_dir() / "work").iterdir()), "the work directory is cleaned"
 
     s3.rm(media, recursive=True)
+    run_log.clear()
     again = templates.run("explainer", values, f"s3://{out}/shorts/again.mp4", progress=False)
     assert "assets.fetch" not in again.stages and "assets.cache" in again.stages
+    assert "remote assets: all cached" in run_log.text
     s3.invalidate_cache()
     assert s3.exists(f"{out}/shorts/again.mp4")
 
