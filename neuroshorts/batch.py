@@ -18,7 +18,9 @@ import logging.handlers
 import multiprocessing
 import os
 import re
+import signal
 import string
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -28,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from neuroshorts import templates
+from neuroshorts.kernel import RunCancelled
 
 log = logging.getLogger(__name__)
 
@@ -281,28 +284,34 @@ def run_batch(
     workers = max(1, min(workers or default_workers(), len(jobs)))
     log.info("batch of %d rows of %s, %d at a time", len(jobs), path.stem, workers)
     results: dict[int, RowResult] = {}
-    with _forwarded_logs() as queue:
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(
+    context = multiprocessing.get_context("spawn")
+    stop = context.Event()
+    with (
+        _forwarded_logs() as queue,
+        ProcessPoolExecutor(
             workers,
             mp_context=context,
             initializer=_worker_setup,
-            initargs=(queue, logging.getLogger("neuroshorts").getEffectiveLevel()),
-        ) as pool:
+            initargs=(queue, logging.getLogger("neuroshorts").getEffectiveLevel(), stop),
+        ) as pool,
+    ):
+        with _workers_ignore_sigint():  # submitting is what starts the worker processes
             pending: dict[Future[RowResult], RowJob] = {
                 pool.submit(_render_row, str(path), job): job for job in jobs
             }
-            try:
-                while pending:
-                    finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-                    for future in finished:
-                        result = _outcome(future, pending.pop(future))
-                        results[result.row] = result
-                        if on_result:
-                            on_result(result)
-            except BaseException:
-                pool.shutdown(wait=True, cancel_futures=True)
-                raise
+        try:
+            while pending:
+                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    result = _outcome(future, pending.pop(future))
+                    results[result.row] = result
+                    if on_result:
+                        on_result(result)
+        except BaseException:
+            # Ctrl-C (or any error here): kill the renders running now, start no more.
+            stop.set()
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
     failed = sum(not r.ok for r in results.values())
     log.info("batch done: %d rendered, %d failed", len(results) - failed, failed)
     return [results[job.row] for job in jobs]
@@ -322,10 +331,13 @@ def _outcome(future: Future[RowResult], job: RowJob) -> RowResult:
 def _render_row(template: str, job: RowJob) -> RowResult:
     """Runs in a worker process; every error becomes the row's result, never a crash."""
     started = time.perf_counter()
+    if _stop.is_set():  # queued before the batch was stopped
+        return RowResult(job.row, job.output, False, "not rendered: the batch was stopped")
     try:
-        templates.run(template, job.values, job.output, progress=False)
+        templates.run(template, job.values, job.output, progress=False, cancel=_stop)
     except Exception as error:
-        if not isinstance(error, templates.TemplateRunError | templates.ParameterError):
+        expected = templates.TemplateRunError | templates.ParameterError | RunCancelled
+        if not isinstance(error, expected):
             log.exception("row %d: unexpected error", job.row)
         message = str(error) or type(error).__name__
         return RowResult(job.row, job.output, False, message, time.perf_counter() - started)
@@ -354,7 +366,38 @@ class _Reemit(logging.Handler):
         logging.getLogger(record.name).handle(record)
 
 
-def _worker_setup(queue: Any, level: int) -> None:
+@contextmanager
+def _workers_ignore_sigint() -> Iterator[None]:
+    """Processes started inside the block are born ignoring Ctrl-C.
+
+    An ignored signal stays ignored across exec, so a spawned worker cannot be killed
+    by Ctrl-C while it is still importing, before its initializer runs. Only the main
+    thread may change signal handlers; elsewhere there is no terminal to worry about.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+#: Set by the parent to stop the batch; a worker's running render is cancelled with it.
+_stop: Any = threading.Event()
+
+
+def _worker_setup(queue: Any, level: int, stop: Any) -> None:
+    """Log through the parent, and leave Ctrl-C to it: it stops the batch as a whole.
+
+    A worker that took SIGINT itself would die between rows and break the pool; the
+    parent instead sets `stop`, which cancels running renders (their kernels and ffmpeg
+    are killed) and turns queued rows away.
+    """
+    global _stop
+    _stop = stop
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     logger = logging.getLogger("neuroshorts")
     logger.handlers[:] = [logging.handlers.QueueHandler(queue)]
     logger.setLevel(level)

@@ -27,6 +27,7 @@ from neuroshorts.render import RenderError
 log = logging.getLogger("neuroshorts.cli")
 
 EXIT_FAILED, EXIT_BAD_INPUT = 1, 2
+EXIT_INTERRUPTED = 130  # the shell's convention for a command stopped by Ctrl-C
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -202,15 +203,21 @@ def _batch(args: argparse.Namespace) -> int:
         log.error("%s", error)
         return EXIT_BAD_INPUT
     bar = tqdm(total=len(rows), unit="row", desc="batch", disable=args.no_progress)
-    with bar, _logs_above(bar):
-        results = batch.run_batch(
-            args.template,
-            rows,
-            args.output,
-            args.jobs,
-            common=common,
-            on_result=lambda _: bar.update(),
-        )
+    rendered = 0
+
+    def finished(result: batch.RowResult) -> None:
+        nonlocal rendered
+        rendered += result.ok
+        bar.update()
+
+    try:
+        with bar, _logs_above(bar):
+            results = batch.run_batch(
+                args.template, rows, args.output, args.jobs, common=common, on_result=finished
+            )
+    except KeyboardInterrupt:
+        log.error("interrupted: %d of %d rows rendered", rendered, len(rows))
+        return EXIT_INTERRUPTED
     for result in results:
         status = "ok" if result.ok else f"failed: {result.error}"
         print(f"row {result.row}\t{result.output}\t{status}")

@@ -1,6 +1,8 @@
 """Batch rendering: rows from CSV/JSONL/JSON, every row checked first, parallel real renders."""
 
 import json
+import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -202,3 +204,31 @@ def test_a_row_failing_in_its_notebook_is_reported_and_the_others_still_render(r
     assert "missing-photo.jpg" in lines[2]
     assert not (folder / "out" / "3.mp4").exists()
     assert "row 3 failed" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_ctrl_c_stops_the_running_renders_and_starts_no_more(tmp_path):
+    (tmp_path / "rows.csv").write_text(
+        "script\n" + "".join(f"Row {n} should never finish rendering.\n" for n in range(4))
+    )
+    command = [NEUROSHORTS, "batch", "explainer", "rows.csv", "-o", "out/{row}.mp4"]
+    batch_run = subprocess.Popen(
+        [*command, "-p", "quality", "draft", "--no-progress"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own process group, as a terminal's foreground job
+    )
+    lines = []
+    for line in batch_run.stderr:
+        lines.append(line)
+        if "rendering explainer" in line:
+            break
+    os.killpg(batch_run.pid, signal.SIGINT)  # what Ctrl-C sends to the whole group
+    rest = batch_run.stderr.read()
+    batch_run.wait(timeout=120)
+    stderr = "".join(lines) + rest
+    assert batch_run.returncode == 130, stderr
+    assert "interrupted: 0 of 4 rows rendered" in stderr
+    assert "Traceback" not in stderr
+    assert not list(tmp_path.glob("out/*.mp4"))
