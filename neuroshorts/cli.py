@@ -27,6 +27,8 @@ from neuroshorts.render import RenderError
 log = logging.getLogger("neuroshorts.cli")
 
 EXIT_FAILED, EXIT_BAD_INPUT = 1, 2
+#: Long-running commands whose Celery, papermill and uvicorn lines share the log.
+SERVICE_COMMANDS = ("serve", "api", "worker")
 EXIT_INTERRUPTED = 130  # the shell's convention for a command stopped by Ctrl-C
 
 
@@ -331,8 +333,7 @@ def _submit(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    # The service's processes send Celery's and uvicorn's lines to the same log.
-    routed = ("celery", "uvicorn") if args.command in ("serve", "api", "worker") else ()
+    routed = ("celery", "papermill", "uvicorn") if args.command in SERVICE_COMMANDS else ()
     logs.configure(logging.DEBUG if args.verbose else logging.INFO, args.log_file, loggers=routed)
     handler = {
         "render": _render,

@@ -46,13 +46,18 @@ def store_for(settings: Settings) -> JobStore:
 
 
 def pid_alive(pid: int) -> bool:
+    """Whether `pid` is a live process (a zombie, killed but not yet reaped, is not)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state not in ("Z", "X")
 
 
 def holder_alive(host: str | None, pid: int | None) -> bool:

@@ -14,6 +14,7 @@ import subprocess
 import sys
 
 import uvicorn
+from celery import platforms
 
 from neuroshorts.service.config import Settings
 
@@ -21,9 +22,15 @@ log = logging.getLogger(__name__)
 
 
 def run_api(settings: Settings, *, access_log: bool = True) -> None:
-    """Serve the API on settings.host:settings.port until interrupted."""
+    """Serve the API on settings.host:settings.port until SIGTERM or Ctrl-C.
+
+    uvicorn shuts down gracefully on SIGTERM and then raises the signal again; the
+    handler installed here turns that into a normal exit, so callers' `finally` blocks
+    run (serve stops its worker there) and the exit status is 0.
+    """
     from neuroshorts.service.api import create_app
 
+    signal.signal(signal.SIGTERM, _exit_normally)
     app = create_app(settings)
     log.info("API on http://%s:%d (OpenAPI at /docs)", settings.host, settings.port)
     uvicorn.run(app, host=settings.host, port=settings.port, access_log=access_log, log_config=None)
@@ -66,13 +73,24 @@ def serve(settings: Settings) -> int:
         "NEUROSHORTS_OUTPUT_DIR": str(settings.output_dir),
         "NEUROSHORTS_QUEUE": settings.queue,
     }
-    worker = subprocess.Popen([sys.executable, "-m", "neuroshorts.cli", "worker"], env=env)
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "neuroshorts.cli", "worker"],
+        env=env,
+        # Should serve itself be killed outright, the worker still gets its SIGTERM.
+        preexec_fn=lambda: platforms.set_pdeathsig("SIGTERM"),
+    )
     log.info("worker started (pid %d)", worker.pid)
     try:
         run_api(settings)
+    except KeyboardInterrupt:
+        log.info("interrupted")
     finally:
         stop_process(worker)
     return 0
+
+
+def _exit_normally(signum: int, frame: object) -> None:
+    raise SystemExit(0)
 
 
 def stop_process(process: subprocess.Popen[bytes], grace: float = 30.0) -> None:

@@ -1,0 +1,67 @@
+"""`neuroshorts serve` is the whole service in one command; `submit --wait` uses it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+from media import probe
+from service_stack import START_DEADLINE, free_port, group_members, wait_for
+
+
+def test_serve_runs_api_and_worker_in_one_command_and_submit_waits_for_the_video(tmp_path):
+    port = free_port()
+    env = os.environ | {
+        "NEUROSHORTS_DATA_DIR": str(tmp_path / "data"),
+        "NEUROSHORTS_LOG_FILE": str(tmp_path / "serve.log"),
+        "NEUROSHORTS_QUEUE": f"cli-{port}",
+    }
+    command = [sys.executable, "-m", "neuroshorts.cli"]
+    draft = ["-p", "script", "Hi.", "-p", "quality", "draft"]
+    with open(tmp_path / "serve.out", "wb") as out:
+        server = subprocess.Popen(
+            [*command, "serve", "--port", str(port)],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+
+        def ready() -> bool:
+            try:
+                return httpx.get(f"http://127.0.0.1:{port}/readyz").status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        wait_for(ready, START_DEADLINE, "serve to answer /readyz", every=0.25)
+        url = f"http://127.0.0.1:{port}"
+        submitted = subprocess.run(
+            [*command, "submit", "explainer", *draft, "--wait", "--url", url],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        refused = subprocess.run(
+            [*command, "submit", "explainer", "-p", "speed", "fast", "--url", url],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(120)
+
+    assert submitted.returncode == 0, submitted.stderr
+    video = Path(submitted.stdout.strip().splitlines()[-1])
+    assert video.parent == tmp_path / "data" / "renders"
+    assert probe(video).video_codec == "h264"
+    assert refused.returncode == 2 and "parameters.speed" in refused.stderr
+    assert server.returncode == 0
+    assert group_members(server.pid) == [], "the worker stopped with the API"
