@@ -109,6 +109,11 @@ def _local(reference: str, field: str) -> Path:
             "a path to an existing file",
             subject=f"file {str(path)!r}",
         )
+    if content.kind_of(path.suffix) != "media":
+        try:
+            content.check(path, path.suffix)
+        except content.ContentError as error:
+            raise AssetError(field, reference, error.problem, error.expected) from None
     return path
 
 

@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import re
+import tempfile
 import threading
 import time
 import tokenize
@@ -222,6 +223,22 @@ def _check(schema: Mapping[str, Parameter], values: Mapping[str, Any]) -> dict[s
     return checked
 
 
+def _writable_folder(folder: Path, target: str) -> None:
+    """Create `folder` and prove a file can be written there, before any kernel starts.
+
+    A read-only or missing mount would otherwise surface minutes later as a failed
+    encode (or as a traceback from deleting an old manifest).
+    """
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".probe-"):
+            pass
+    except OSError as error:
+        raise ParameterError(
+            "output", target, f"a location where files can be written ({error.strerror or error})"
+        ) from None
+
+
 def run(
     template: str | Path,
     values: Mapping[str, Any],
@@ -251,8 +268,8 @@ def run(
     checked = _check(schema, {**values, "output": str(output)})
     notebook = output.with_suffix(".ipynb")
     manifest_path = Manifest.path_for(output)
+    _writable_folder(output.parent, target)
     manifest_path.unlink(missing_ok=True)
-    output.parent.mkdir(parents=True, exist_ok=True)
 
     log.info("rendering %s → %s", path.stem, target)
     started = time.perf_counter()
@@ -277,6 +294,11 @@ def run(
         except DeadKernelError as error:
             raise TemplateRunError(
                 f"template {path.stem!r}: the kernel died ({error}); executed notebook: {notebook}"
+            ) from error
+        except OSError as error:  # papermill saving the notebook: a full or failing disk
+            raise TemplateRunError(
+                f"template {path.stem!r}: cannot write {error.filename or notebook} "
+                f"({error.strerror or error})"
             ) from error
     elapsed = time.perf_counter() - started
 

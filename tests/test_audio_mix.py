@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from media import write_circle_video, write_tone
 
-from neuroshorts.engines.audio import AudioFileError, Effect, Narration, measure, mix, narrate
+from neuroshorts.engines.audio import Effect, Narration, measure, mix, narrate
 from neuroshorts.engines.audio.decode import read_wav, write_wav
 from neuroshorts.engines.audio.mixing import stems
 from neuroshorts.engines.audio.music import build_bed, ducking_gain, load_track
@@ -177,7 +177,7 @@ def test_bad_music_is_rejected_by_name(
 def test_unreadable_music_file_is_rejected_by_name(narration: Narration, tmp_path: Path) -> None:
     song = tmp_path / "song.mp3"
     song.write_bytes(b"\x00" * 100)
-    with pytest.raises(AudioFileError, match=r"music: cannot read '.*song\.mp3' as audio"):
+    with pytest.raises(ValueError, match=r"music: '.*song\.mp3' is not a readable audio file"):
         mix(narration, tmp_path / "mix.wav", music=str(song))
     assert not (tmp_path / "mix.wav").exists()
 
