@@ -39,6 +39,9 @@ class Settings(BaseSettings):
 
     worker_name: str = Field("", description="Celery node name; empty: celery@<host>")
     concurrency: int = Field(1, ge=1, description="renders at once per worker")
+    worker_nice: int = Field(
+        10, ge=0, le=19, description="CPU niceness of renders, so a shared API stays quick"
+    )
     soft_time_limit: float = Field(600.0, gt=0, description="seconds before a render is stopped")
     time_limit: float = Field(660.0, gt=0, description="seconds before its process is killed")
     visibility_timeout: float = Field(
@@ -91,6 +94,9 @@ class Settings(BaseSettings):
                 "data_folder_in": str(messages),
                 "data_folder_out": str(messages),
                 "control_folder": str(self.broker_folder / "control"),
+                # kombu's default of 1 s between polls of the folder idles a worker
+                # for up to a second per job; a directory listing costs microseconds.
+                "polling_interval": 0.2,
             }
         return options | self.broker_options
 

@@ -59,6 +59,9 @@ def run_worker(settings: Settings) -> None:
     from neuroshorts.service.queue import make_celery
 
     app = make_celery(settings, worker=True)
+    # Renders are batch work: on a machine shared with the API (serve, a laptop) they
+    # yield the CPU to requests; on a machine of their own, niceness changes nothing.
+    os.nice(settings.worker_nice)
     log.info("worker on %s, queue %s", _redacted(settings.broker_url), settings.queue)
     app.worker_main(worker_argv(settings))
 

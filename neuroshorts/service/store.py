@@ -10,9 +10,10 @@ job (requeued, cancelled) finds out on its next heartbeat instead of overwriting
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -148,6 +149,10 @@ class JobStore:
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = make_engine(url)
+        sqlite = url.startswith("sqlite")
+        self._write_lock: AbstractContextManager[Any] = (
+            threading.Lock() if sqlite else nullcontext()
+        )
         Base.metadata.create_all(self.engine)
 
     def close(self) -> None:
@@ -156,6 +161,14 @@ class JobStore:
     @contextmanager
     def _session(self) -> Iterator[Session]:
         with Session(self.engine, expire_on_commit=False) as session, session.begin():
+            yield session
+
+    @contextmanager
+    def _writing(self) -> Iterator[Session]:
+        """A write transaction. On SQLite, this process's writers queue on a lock first:
+        SQLite's own wait for its write lock sleeps in steps of up to 100 ms, which made
+        the tail of concurrent API requests that long for a lock held a millisecond."""
+        with self._write_lock, self._session() as session:
             yield session
 
     def ping(self) -> None:
@@ -176,7 +189,7 @@ class JobStore:
         """`create` for several jobs in one transaction: all are inserted or none."""
         results: list[tuple[Job, bool]] = []
         try:
-            with self._session() as session:
+            with self._writing() as session:
                 for new in news:
                     existing = self._by_key(session, new.idempotency_key)
                     if existing is not None:
@@ -227,7 +240,7 @@ class JobStore:
 
     def delete(self, job_id: str) -> None:
         """Forget a job that could not be queued, so a retry of the request starts afresh."""
-        with self._session() as session:
+        with self._writing() as session:
             row = session.get(JobRow, job_id)
             if row is not None:
                 session.delete(row)
@@ -345,7 +358,7 @@ class JobStore:
             )
             .values(updated_at=now(), **values)
         )
-        with self._session() as session:
+        with self._writing() as session:
             return session.execute(statement).rowcount == 1
 
     def report(
@@ -357,7 +370,7 @@ class JobStore:
             .where(JobRow.id == job_id, JobRow.attempt == attempt, JobRow.state == State.running)
             .values(updated_at=now(), stage=stage, progress=progress, kernel_pid=kernel_pid)
         )
-        with self._session() as session:
+        with self._writing() as session:
             if session.execute(statement).rowcount != 1:
                 return None
             return _job(session.get(JobRow, job_id))  # type: ignore[arg-type]
@@ -382,7 +395,7 @@ class JobStore:
 
     def request_cancel(self, job_id: str) -> Job | None:
         """Cancel a queued job at once; ask the worker of a running one to stop it."""
-        with self._session() as session:
+        with self._writing() as session:
             moment = now()
             session.execute(
                 update(JobRow)
@@ -404,7 +417,7 @@ class JobStore:
 
     def record_delivery(self, job_id: str, delivery: dict[str, Any], webhook_state: str) -> None:
         """Append one webhook attempt to the job (only its worker delivers, so no race)."""
-        with self._session() as session:
+        with self._writing() as session:
             row = session.get(JobRow, job_id)
             if row is None:
                 return
