@@ -68,3 +68,18 @@ def test_a_worker_killed_mid_render_is_replaced_and_the_job_ends_with_one_output
         media = probe(done["manifest"]["video"])
         assert media.duration == pytest.approx(done["manifest"]["duration"], abs=0.1)
         assert media.duration > 15, "the whole script, not the part the killed worker encoded"
+
+
+def test_a_render_past_its_soft_time_limit_is_stopped_and_the_worker_goes_on(tmp_path):
+    with running_stack(tmp_path, "embedded", workers=1, soft_time_limit=8) as stack:
+        slow = stack.submit(LONG_PARAMETERS | {"quality": "final"})
+        done = stack.wait_state(slow["id"], FINAL)
+        assert done["state"] == "failed" and "soft time limit" in done["error"]
+        assert group_members(done["worker"]["kernel_pid"]) == []
+        output = Path(done["output"])
+        assert not [p.name for p in output.parent.iterdir() if ".mp4" in p.name]
+
+        quick = stack.submit({"script": "Hello there.", "quality": "draft"})
+        after = stack.wait_state(quick["id"], FINAL)
+        assert after["state"] == "succeeded", after["error"]
+        assert after["worker"]["pid"] == done["worker"]["pid"], "the same worker process"
