@@ -31,6 +31,7 @@ BUILTIN = "builtin:"
 REMOTE_SCHEMES = ("http", "https", "s3", "gs")
 _SUPPORTED = "a file path, file://, builtin:NAME, http(s)://, s3://, gs:// or stock: reference"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_BUILTIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 
 
 class AssetError(ValueError):
@@ -86,7 +87,8 @@ def resolve(reference: str, *, field: str = "asset") -> Path:
 
 def _builtin(reference: str, field: str) -> Path:
     name = reference.removeprefix(BUILTIN)
-    matches = sorted(builtin_dir().glob(f"*/{name}.*")) if name else []
+    # A plain word only: `builtin:../../etc/x` or a glob pattern would reach other files.
+    matches = sorted(builtin_dir().glob(f"*/{name}.*")) if _BUILTIN_NAME.fullmatch(name) else []
     if not matches:
         available = sorted(p.stem for p in builtin_dir().glob("backgrounds/*"))
         raise AssetNotFoundError(

@@ -96,22 +96,37 @@ def list_templates() -> list[Template]:
     found: dict[str, Template] = {}
     for directory in template_dirs():
         for path in sorted(directory.glob("*.ipynb")):
-            found.setdefault(path.stem, Template(path.stem, path, _description(path)))
+            if _inside(path, directory) and _NAME.fullmatch(path.stem):
+                found.setdefault(path.stem, Template(path.stem, path, _description(path)))
     return sorted(found.values(), key=lambda template: template.name)
+
+
+def _inside(path: Path, directory: Path) -> bool:
+    """Whether `path`, symlinks followed, is a file in `directory` (not a link out of it)."""
+    return path.is_file() and path.resolve().is_relative_to(directory.resolve())
 
 
 def find(template: str | Path) -> Path:
     """A template notebook by path or by name (`explainer`)."""
     path = Path(template)
-    if path.suffix == ".ipynb":
-        if path.is_file():
-            return path.resolve()
-    elif _NAME.fullmatch(str(template)):
+    if path.suffix == ".ipynb" and path.is_file():
+        return path.resolve()
+    return find_by_name(str(template))
+
+
+def find_by_name(name: str) -> Path:
+    """A template by its name only: what the API accepts from a request.
+
+    A name is a plain word, never a path, and a notebook in a template directory that is
+    a symlink to somewhere else is not found: a request can run only the notebooks the
+    operator put in the template directories.
+    """
+    if _NAME.fullmatch(name):
         for directory in template_dirs():
-            if (candidate := directory / f"{template}.ipynb").is_file():
+            if _inside(candidate := directory / f"{name}.ipynb", directory):
                 return candidate
     names = ", ".join(t.name for t in list_templates()) or "none found"
-    raise TemplateError(f"template {str(template)!r} not found; available: {names}")
+    raise TemplateError(f"template {name!r} not found; available: {names}")
 
 
 def _description(path: Path) -> str:

@@ -23,6 +23,8 @@ from typing import Literal
 from fontTools.ttLib import TTFont
 from PIL import Image, ImageColor, ImageDraw, ImageFont
 
+from neuroshorts.sources.policy import Policy, Refused
+
 #: Bundled OFL faces: a heavy display face for captions and titles, a text face for body copy.
 FONTS = {
     "display": "Lato-Black.ttf",
@@ -43,6 +45,11 @@ def font_path(name: str) -> Path:
     """A bundled font by role (`display`, `text`) or a path to any TTF/OTF file."""
     if name in FONTS:
         return Path(str(files("neuroshorts").joinpath("assets", "fonts", FONTS[name])))
+    try:
+        # A font file is a local file like any asset: a service that refuses those refuses it.
+        Policy.from_env().check_scheme("file")
+    except Refused as refused:
+        raise ValueError(f"font {name!r} is a local file: {refused}") from None
     path = Path(name)
     if not path.is_file():
         raise ValueError(

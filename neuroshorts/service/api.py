@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -25,7 +26,7 @@ from fastapi.security import APIKeyHeader
 
 import neuroshorts
 from neuroshorts import batch, templates
-from neuroshorts.service import catalog, errors, queue, webhooks
+from neuroshorts.service import catalog, errors, limits, outputs, queue, references, webhooks
 from neuroshorts.service.config import Settings
 from neuroshorts.service.errors import ApiError
 from neuroshorts.service.schemas import (
@@ -42,9 +43,12 @@ from neuroshorts.service.schemas import (
 from neuroshorts.service.store import IdempotencyConflict, JobStore, NewJob, new_id
 from neuroshorts.service.sweeper import Sweeper
 
+#: Every status an /v1 route may answer with besides its own (413: NEUROSHORTS_MAX_*).
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorBody} for code in (401, 404, 409, 422, 503)
+    code: {"model": ErrorBody} for code in (400, 401, 404, 409, 413, 422, 503)
 }
+#: What `store.new_id` makes: the ids of jobs and batches.
+_JOB_ID = re.compile(r"[0-9a-f]{32}")
 _KEY = APIKeyHeader(name="X-API-Key", auto_error=False, description="when a key is configured")
 IdempotencyKey = Annotated[
     str | None, Header(alias="Idempotency-Key", max_length=255, description="same key, same job")
@@ -77,6 +81,7 @@ def create_app(
     )
     app.state.settings, app.state.store, app.state.celery = settings, store, celery
     errors.install(app)
+    app.add_middleware(limits.BodyLimit, limit=settings.max_body_bytes)
 
     def require_key(key: Annotated[str | None, Depends(_KEY)] = None) -> None:
         if settings.api_key and not (
@@ -127,7 +132,9 @@ def _routes(settings: Settings, store: JobStore, celery: Celery) -> APIRouter:
     output_root = settings.output_dir.resolve()
 
     def found(job_id: str) -> Job:
-        job = store.get(job_id)
+        # Ids are ours (32 hex digits): anything else is unknown without asking the
+        # database, which would choke on some (PostgreSQL refuses NUL in text).
+        job = store.get(job_id) if _JOB_ID.fullmatch(job_id) else None
         if job is None:
             raise ApiError(404, f"no render job {job_id!r}", "id", job_id)
         return job
@@ -142,16 +149,30 @@ def _routes(settings: Settings, store: JobStore, celery: Celery) -> APIRouter:
         where: str = "",
     ) -> NewJob:
         """Validate one request (`where` prefixes field names, e.g. `rows[3].`)."""
+        limits.check_text(
+            {
+                f"{where}template": template,
+                (where.rstrip(".") or "parameters"): parameters,
+                f"{where}output": output,
+                f"{where}callback_url": callback_url,
+            }
+        )
         try:
             checked = catalog.check(template, parameters)
+            _, schema = catalog.schema(template)
         except templates.TemplateError as error:
             raise ApiError(404, str(error), "template", template) from None
         except templates.ParameterError as error:
             field = f"{where}{error.name}" if where else f"parameters.{error.name}"
             raise ApiError(422, str(error), field, error.value) from None
+        defaults = {name: parameter.default for name, parameter in schema.items()}
+        limits.check(settings, checked, defaults, where or "parameters.")
+        references.check(settings, checked, where or "parameters.")
         _check_callback(callback_url, f"{where}callback_url" if where else "callback_url")
         job_id = new_id()
-        path = resolve_output(output_root, job_id, output, f"{where}output")
+        path = outputs.resolve(
+            output_root, job_id, output, f"{where}output", settings.output_prefixes
+        )
         if output is not None and (other := store.active_with_output(path)):
             raise ApiError(409, f"job {other} is already rendering to {output}", "output", output)
         fingerprint = hashlib.sha256(
@@ -196,7 +217,12 @@ def _routes(settings: Settings, store: JobStore, celery: Celery) -> APIRouter:
         except templates.TemplateError as error:
             raise ApiError(404, str(error), "name", name) from None
 
-    @router.post("/v1/renders", status_code=202, tags=["renders"])
+    @router.post(
+        "/v1/renders",
+        status_code=202,
+        tags=["renders"],
+        responses={200: {"model": Job, "description": "the job this Idempotency-Key made"}},
+    )
     def create_render(
         request: RenderRequest, response: Response, key: IdempotencyKey = None
     ) -> Job:
@@ -212,9 +238,9 @@ def _routes(settings: Settings, store: JobStore, celery: Celery) -> APIRouter:
     @router.get("/v1/renders", tags=["renders"])
     def list_renders(
         state: State | None = None,
-        batch_id: Annotated[str | None, Query(max_length=64)] = None,
+        batch_id: Annotated[str | None, Query(pattern=f"^{_JOB_ID.pattern}$")] = None,
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
     ) -> JobList:
         """Jobs, newest first, optionally only those in one state or one batch."""
         items, total = store.list_jobs(state, batch_id, limit, offset)
@@ -224,7 +250,12 @@ def _routes(settings: Settings, store: JobStore, celery: Celery) -> APIRouter:
     def get_render(job_id: str) -> Job:
         return found(job_id)
 
-    @router.post("/v1/renders/{job_id}/cancel", status_code=202, tags=["renders"])
+    @router.post(
+        "/v1/renders/{job_id}/cancel",
+        status_code=202,
+        tags=["renders"],
+        responses={200: {"model": Job, "description": "a queued job, cancelled at once"}},
+    )
     def cancel_render(job_id: str, response: Response, background: BackgroundTasks) -> Job:
         """Cancel: a queued job at once (200), a running one as soon as its worker hears (202).
 
@@ -280,6 +311,7 @@ def _routes(settings: Settings, store: JobStore, celery: Celery) -> APIRouter:
         "/v1/batches",
         status_code=202,
         tags=["renders"],
+        responses={415: {"model": ErrorBody}},
         openapi_extra={
             "requestBody": {
                 "required": True,
@@ -306,7 +338,12 @@ def _routes(settings: Settings, store: JobStore, celery: Celery) -> APIRouter:
         kind = request.headers.get("content-type", "application/json").split(";")[0].strip()
         parsed = await run_in_threadpool(_read_batch, raw, kind, template, callback_url)
         if len(parsed.rows) > settings.max_batch_rows:
-            raise ApiError(422, f"at most {settings.max_batch_rows} rows per batch", "rows")
+            raise ApiError(
+                422,
+                f"the batch has {len(parsed.rows)} rows; at most {settings.max_batch_rows} "
+                "(NEUROSHORTS_MAX_BATCH_ROWS)",
+                "rows",
+            )
         batch_id = new_id()
 
         def build() -> list[NewJob]:
@@ -376,24 +413,11 @@ def _description(path: Path) -> str:
 def _check_callback(url: str | None, field: str) -> None:
     if url is None:
         return
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(url)
+        web = parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:
+        web = False
+    # Whitespace and control characters make no valid URL (and NUL no database text).
+    if not web or not url.isprintable() or " " in url:
         raise ApiError(422, "an http:// or https:// URL", field, url)
-
-
-def resolve_output(root: Path, job_id: str, requested: str | None, field: str = "output") -> str:
-    """Where the job's video goes: `<root>/<id>.mp4`, a path under root, or a storage URL.
-
-    A client names files only inside the output directory: an API must not let a
-    request write anywhere on the worker's disk.
-    """
-    if requested is None:
-        return str(root / f"{job_id}.mp4")
-    if not requested.lower().endswith(".mp4"):
-        raise ApiError(422, "an MP4 name ending in .mp4", field, requested)
-    if "://" in requested:
-        return requested
-    full = (root / requested).resolve()
-    if not full.is_relative_to(root):
-        raise ApiError(422, f"a path inside the output directory {root}", field, requested)
-    return str(full)

@@ -14,7 +14,7 @@ from typing import Any
 from neuroshorts import templates
 
 _JSON_TYPES = {"str": "string", "int": "integer", "float": "number", "bool": "boolean"}
-#: The API places the video itself (see `api.resolve_output`); requests name it apart.
+#: The API places the video itself (see `outputs.resolve`); requests name it apart.
 RESERVED = frozenset({"output"})
 
 
@@ -25,7 +25,7 @@ def _schema(path: str, mtime_ns: int) -> dict[str, templates.Parameter]:
 
 def schema(name: str) -> tuple[Path, dict[str, templates.Parameter]]:
     """The template's notebook and parameters; raises templates.TemplateError."""
-    path = templates.find(name)
+    path = templates.find_by_name(name)
     return path, _schema(str(path), path.stat().st_mtime_ns)
 
 

@@ -54,7 +54,26 @@ class Settings(BaseSettings):
     webhook_attempts: int = Field(5, ge=1)
     webhook_backoff: float = Field(1.0, ge=0, description="first retry delay; doubles")
     webhook_timeout: float = Field(10.0, gt=0)
-    max_batch_rows: int = Field(1000, ge=1)
+
+    # What a request may ask for (see service/limits.py and service/references.py).
+    local_files: bool = Field(
+        False, description="let requests name files on the workers' disks (paths, file://)"
+    )
+    output_url_prefixes: str = Field(
+        "", description="comma list of URL prefixes (s3://bucket/renders/) outputs may name"
+    )
+    max_body_bytes: int = Field(4_000_000, ge=1, description="largest request body (413)")
+    max_parameters_bytes: int = Field(
+        64_000, ge=1, description="largest parameters of one job, as JSON (413)"
+    )
+    max_script_chars: int = Field(5_000, ge=1, description="longest `script` (422)")
+    max_duration: float = Field(
+        180.0, gt=0, description="longest video in seconds, estimated from the script (422)"
+    )
+    words_per_second: float = Field(
+        3.5, gt=0, description="the fastest usual narration rate the estimate assumes"
+    )
+    max_batch_rows: int = Field(1000, ge=1, description="most rows in one batch (422)")
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> Settings:
@@ -84,6 +103,13 @@ class Settings(BaseSettings):
     @property
     def broker_folder(self) -> Path:
         return self.data_dir / "broker"
+    @property
+    def output_prefixes(self) -> list[str]:
+        """The URL prefixes outputs may name, each ending in `/`."""
+        return [
+            p.strip().rstrip("/") + "/" for p in self.output_url_prefixes.split(",") if p.strip()
+        ]
+
 
     def transport_options(self) -> dict[str, Any]:
         """kombu options: the broker's folders, and a redelivery delay above the hard limit."""

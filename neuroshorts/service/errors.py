@@ -30,7 +30,23 @@ class ApiError(Exception):
 
 
 def body(reason: str, field: str | None = None, value: Any = None) -> dict[str, Any]:
-    return {"error": {"field": field, "reason": reason, "value": jsonable_encoder(value)}}
+    error = {"field": field, "reason": reason, "value": jsonable_encoder(value)}
+    return {"error": printable(error)}
+
+
+def printable(value: Any) -> Any:
+    """`value` with lone surrogates (from JSON `\\ud800` escapes) spelled out as escapes.
+
+    They are not Unicode, so the UTF-8 encoder of the response would fail on them and
+    turn a 422 about bad text into a 500.
+    """
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, dict):
+        return {printable(key): printable(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [printable(item) for item in value]
+    return value
 
 
 def _where(location: tuple[Any, ...]) -> str | None:
@@ -55,11 +71,17 @@ def install(app: FastAPI) -> None:
         value = first.get("input")
         if isinstance(value, dict | list) or first.get("type") == "missing":
             value = None
-        return JSONResponse(body(first["msg"], _where(tuple(first["loc"])), value), 422)
+        field = _where(tuple(first["loc"])) or "body"
+        return JSONResponse(body(first["msg"], field, value), 422)
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, error: HTTPException) -> JSONResponse:
-        return JSONResponse(body(str(error.detail)), error.status_code, headers=error.headers)
+        # Starlette's own errors: no route (404) or method (405) has no field at fault;
+        # a body FastAPI could not parse (400) is the body's fault.
+        field = "body" if error.status_code == 400 else None
+        return JSONResponse(
+            body(str(error.detail), field), error.status_code, headers=error.headers
+        )
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception) -> JSONResponse:
