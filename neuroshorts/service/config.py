@@ -101,15 +101,15 @@ class Settings(BaseSettings):
         return self.broker_url.startswith("filesystem://")
 
     @property
-    def broker_folder(self) -> Path:
-        return self.data_dir / "broker"
-    @property
     def output_prefixes(self) -> list[str]:
         """The URL prefixes outputs may name, each ending in `/`."""
         return [
             p.strip().rstrip("/") + "/" for p in self.output_url_prefixes.split(",") if p.strip()
         ]
 
+    @property
+    def broker_folder(self) -> Path:
+        return self.data_dir / "broker"
 
     def transport_options(self) -> dict[str, Any]:
         """kombu options: the broker's folders, and a redelivery delay above the hard limit."""

@@ -79,13 +79,17 @@ def log_file(settings: Settings, job: Job) -> Path:
     return settings.output_dir / f"{job.id}.log"
 
 
-def discard_outputs(output: str) -> None:
-    """Remove a video, its sidecars and any half-written file of it (a cancelled job)."""
+def discard_outputs(output: str, keep: tuple[str, ...] = ()) -> None:
+    """Remove a video, its sidecars and any half-written file of it (a cancelled job).
+
+    `keep` names suffixes to leave, such as the executed notebook of a failed run.
+    """
     if not is_local(output):
         return
     video = Path(output)
     for suffix in OUTPUT_SUFFIXES:
-        video.with_suffix(suffix).unlink(missing_ok=True)
+        if suffix not in keep:
+            video.with_suffix(suffix).unlink(missing_ok=True)
     for partial in video.parent.glob(f".{video.stem}.*.partial*"):
         partial.unlink(missing_ok=True)
 
@@ -158,8 +162,9 @@ def _render(store: JobStore, job: Job) -> Job | None:
     except RunCancelled:
         return _close_stopped(store, job, heartbeat)
     except SoftTimeLimitExceeded:
+        discard_outputs(job.output, keep=(".ipynb",))
         error = "the render exceeded the soft time limit and was stopped"
-        return _fail(store, job, error)
+        return _fail(store, job, error, kind="timeout")
     except (templates.TemplateError, templates.ParameterError) as error:
         return _fail(store, job, str(error))
     except (templates.TemplateRunError, RenderError) as error:
@@ -188,10 +193,10 @@ def _close_stopped(store: JobStore, job: Job, heartbeat: Heartbeat) -> Job | Non
     return store.finish(heartbeat.current, State.cancelled, stage="cancelled")
 
 
-def _fail(store: JobStore, job: Job, error: str) -> Job | None:
-    log.error("job %s failed: %s", job.id, error)
+def _fail(store: JobStore, job: Job, error: str, kind: str = "render") -> Job | None:
+    log.error("job %s failed (%s): %s", job.id, kind, error)
     current = store.get(job.id) or job
-    return store.finish(current, State.failed, error=error)
+    return store.finish(current, State.failed, error=error, error_kind=kind)
 
 
 class Heartbeat:

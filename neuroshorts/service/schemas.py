@@ -86,6 +86,11 @@ class Job(BaseModel):
     progress: float = Field(ge=0, le=1)
     stage: str | None = None
     error: str | None = None
+    error_kind: str | None = Field(
+        None,
+        description="why a failed job failed: timeout (past its time limit), lost (its "
+        "worker stopped on every attempt) or render (the template or its media)",
+    )
     manifest: dict[str, Any] | None = None
     video_url: str | None = None
     share_url: str | None = None

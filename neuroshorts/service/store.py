@@ -30,11 +30,12 @@ from sqlalchemy import (
     create_engine,
     event,
     func,
+    inspect,
     select,
     text,
     update,
 )
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -72,6 +73,7 @@ class JobRow(Base):
     progress: Mapped[float] = mapped_column(Float, default=0.0)
     manifest: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     error: Mapped[str | None] = mapped_column(Text)
+    error_kind: Mapped[str | None] = mapped_column(String(32))
     idempotency_key: Mapped[str | None] = mapped_column(String(255), unique=True)
     fingerprint: Mapped[str | None] = mapped_column(String(64))
     batch_id: Mapped[str | None] = mapped_column(String(32), index=True)
@@ -154,6 +156,7 @@ class JobStore:
             threading.Lock() if sqlite else nullcontext()
         )
         Base.metadata.create_all(self.engine)
+        _add_missing_columns(self.engine)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -317,7 +320,7 @@ class JobStore:
                 f"gave up after {job.attempt} attempts: the worker running it stopped "
                 "(killed, out of memory or past the hard time limit) each time"
             )
-            closed = self.finish(job, State.failed, error=error)
+            closed = self.finish(job, State.failed, error=error, error_kind="lost")
             return Claim(None, error, closed=closed)
         moment = now()
         claimed = self._update(
@@ -331,6 +334,7 @@ class JobStore:
             kernel_pid=None,
             started_at=moment,
             error=None,
+            error_kind=None,
         )
         if not claimed:
             return Claim(None, "another worker claimed it first")
@@ -425,6 +429,25 @@ class JobStore:
             row.webhook_state = webhook_state
 
 
+def _add_missing_columns(engine: Engine) -> None:
+    """Add columns newer than an existing jobs table (all are nullable), so a database
+    made by an earlier version keeps working without a migration tool."""
+    table = JobRow.__tablename__
+    present = {column["name"] for column in inspect(engine).get_columns(table)}
+    for column in JobRow.__table__.columns:
+        if column.name in present:
+            continue
+        kind = column.type.compile(engine.dialect)
+        try:
+            with engine.begin() as connection:
+                connection.execute(text(f"ALTER TABLE {table} ADD COLUMN {column.name} {kind}"))
+        except DBAPIError:
+            # Another process starting at the same moment added it first.
+            if column.name not in {c["name"] for c in inspect(engine).get_columns(table)}:
+                raise
+        log.info("added column %s to %s", column.name, table)
+
+
 def _job(row: JobRow) -> Job:
     manifest = row.manifest or {}
     links = {"self": f"/v1/renders/{row.id}", "notebook": f"/v1/renders/{row.id}/notebook"}
@@ -439,6 +462,7 @@ def _job(row: JobRow) -> Job:
         progress=row.progress,
         stage=row.stage,
         error=row.error,
+        error_kind=row.error_kind,
         manifest=row.manifest,
         video_url=manifest.get("video_url"),
         share_url=manifest.get("share_url"),
