@@ -41,7 +41,7 @@ from neuroshorts.service.schemas import (
     TemplateSummary,
 )
 from neuroshorts.service.store import IdempotencyConflict, JobStore, NewJob, new_id
-from neuroshorts.service.sweeper import Sweeper
+from neuroshorts.service.sweeper import Sweeper, send_job
 
 #: Every status an /v1 route may answer with besides its own (413: NEUROSHORTS_MAX_*).
 _ERRORS: dict[int | str, dict[str, Any]] = {
@@ -189,7 +189,7 @@ def _routes(settings: Settings, store: JobStore, celery: Celery) -> APIRouter:
             if not created:
                 continue
             try:
-                queue.enqueue(celery, settings, job.id)
+                send_job(store, settings, celery, job)
             except Exception as error:
                 for later, is_new in results[index:]:
                     if is_new:

@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     max_attempts: int = Field(3, ge=1, description="deliveries of one job before it fails")
     lease: float = Field(60.0, gt=0, description="a running job silent this long is requeued")
     sweep_interval: float = Field(15.0, gt=0, description="seconds between requeue sweeps")
+    resend_after: float = Field(
+        30.0, gt=0, description="a queued job whose message was never sent is sent after this"
+    )
 
     webhook_attempts: int = Field(5, ge=1)
     webhook_backoff: float = Field(1.0, ge=0, description="first retry delay; doubles")

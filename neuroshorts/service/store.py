@@ -89,6 +89,10 @@ class JobRow(Base):
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: When the latest message of a queued job was handed to the broker (None: not yet).
+    #: The store, not the broker, is the record of what must run: a job whose message
+    #: never left, or that a restarted broker forgot, is sent again (see sweeper.py).
+    enqueued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 @dataclass(frozen=True)
@@ -388,7 +392,37 @@ class JobStore:
 
     def requeue(self, job: Job) -> bool:
         """Put an abandoned running job back in the queue (its message is sent after)."""
-        return self._update(job, state=State.queued, stage="requeued", progress=0.0)
+        return self._update(
+            job, state=State.queued, stage="requeued", progress=0.0, enqueued_at=None
+        )
+
+    def mark_sent(self, job_id: str, moment: datetime) -> None:
+        """Record that a message for the queued job was handed to the broker at `moment`
+        (taken before sending, so a broker lost after it is known to have lost it)."""
+        statement = (
+            update(JobRow)
+            .where(JobRow.id == job_id, JobRow.state == State.queued)
+            .values(enqueued_at=moment)
+        )
+        with self._writing() as session:
+            session.execute(statement)
+
+    def to_send(self, *, unsent_for: float, sent_before: datetime | None = None) -> list[Job]:
+        """Queued jobs that need a message: none was sent for `unsent_for` seconds (their
+        sender died or the broker refused), or the last one went before `sent_before`
+        (the moment a broker was found to have lost its messages)."""
+        unsent = (JobRow.enqueued_at.is_(None)) & (
+            JobRow.updated_at < now() - timedelta(seconds=unsent_for)
+        )
+        if sent_before is not None:
+            unsent |= JobRow.enqueued_at < sent_before
+        query = (
+            select(JobRow)
+            .where(JobRow.state == State.queued, unsent)
+            .order_by(JobRow.created_at, JobRow.id)
+        )
+        with self._session() as session:
+            return [_job(row) for row in session.scalars(query)]
 
     def running(self) -> list[Job]:
         with self._session() as session:

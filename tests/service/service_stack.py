@@ -102,6 +102,7 @@ def make_broker(name: str, tag: str) -> Broker:
                 channel = connection.default_channel
                 channel.queue_delete(queue)
                 channel.exchange_delete(queue)
+                channel.queue_delete(f"{queue}.canary")  # the sweeper's (see canary.py)
 
         env = {"NEUROSHORTS_BROKER_URL": RABBITMQ_URL, "NEUROSHORTS_QUEUE": queue}
         return Broker(name, env, drop_queue)
