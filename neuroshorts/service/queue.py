@@ -38,6 +38,14 @@ def make_celery(settings: Settings, *, worker: bool = False) -> Celery:
         task_serializer="json",
         result_serializer="json",
         accept_content=["json"],
+        # A broker restarting (a second or two) should not fail the requests that
+        # arrive meanwhile: a send is retried for about 4 s before the API answers 503.
+        task_publish_retry_policy={
+            "max_retries": 6,
+            "interval_start": 0,
+            "interval_step": 0.5,
+            "interval_max": 1,
+        },
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
