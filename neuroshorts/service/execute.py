@@ -126,8 +126,10 @@ def run_job(job_id: str, settings: Settings) -> str:
     if claim.job is None:
         log.info("job %s not run here: %s", job_id, claim.reason)
         if claim.closed is not None:
-            if claim.closed.state == State.cancelled:
-                discard_outputs(claim.closed.output)
+            # Its last attempt died mid-render: what that attempt wrote goes (a failed
+            # job keeps the executed notebook as the record of how far it got).
+            keep = () if claim.closed.state == State.cancelled else (".ipynb",)
+            discard_outputs(claim.closed.output, keep=keep)
             webhooks.deliver(store, settings, job_id)
         else:
             # A job that ended while its worker crashed mid-delivery still gets its call.
