@@ -9,14 +9,12 @@ keeps inside the platforms' safe area, where their buttons and descriptions neve
 
 from __future__ import annotations
 
-from abc import abstractmethod
-
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
 from neuroshorts.engines.subtitle.safe_area import safe_area_for
-from neuroshorts.engines.visuals.overlays import fade_opacity
-from neuroshorts.scene import Canvas, Layer, Patch, Span
+from neuroshorts.engines.visuals.overlays import Graphic
+from neuroshorts.scene import Canvas, Patch, Span
 from neuroshorts.typography import (
     TextStyle,
     fit,
@@ -79,24 +77,6 @@ def text_line(text: str, style: TextStyle, max_width: int) -> Image.Image:
             text = text[:-1]
         text = text.rstrip() + "…"
     return line_image(text, fitted)
-
-
-class Graphic(Layer):
-    """Artwork drawn once per canvas and faded in and out over its span."""
-
-    def __init__(self, span: Span, fade: float) -> None:
-        self.span, self.fade = span, fade
-        self._cache: dict[Canvas, Patch] = {}
-
-    def patch(self, t: float, canvas: Canvas) -> Patch | None:
-        if canvas not in self._cache:
-            self._cache[canvas] = self.draw(canvas)
-        cached = self._cache[canvas]
-        return Patch(cached.pixels, cached.x, cached.y, fade_opacity(self.span, t, self.fade))
-
-    @abstractmethod
-    def draw(self, canvas: Canvas) -> Patch:
-        """The artwork and where it goes on `canvas`."""
 
 
 class QuoteCard(Graphic):

@@ -8,6 +8,7 @@ one template lays out alike in 9:16, 1:1 and 16:9.
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from pathlib import Path
 from typing import Literal
 
@@ -30,7 +31,34 @@ def fade_opacity(span: Span, t: float, fade: float) -> float:
     return max(0.0, min(1.0, (t - span.start) / fade, (span.end - t) / fade))
 
 
-class TitleCard(Layer):
+class Graphic(Layer):
+    """Artwork drawn once per canvas, then only faded in and out over its span.
+
+    Subclasses say what to draw (`draw`); the cache, the fade and the overall
+    `opacity` live here, so every overlay costs a blend per frame and nothing more.
+    """
+
+    def __init__(self, span: Span, fade: float = 0.0, opacity: float = 1.0) -> None:
+        if not 0.0 <= opacity <= 1.0:
+            raise ValueError(f"opacity: {opacity!r} is out of range; expected 0 to 1")
+        self.span, self.fade, self.opacity = span, fade, opacity
+        self._cache: dict[Canvas, Patch | None] = {}
+
+    def patch(self, t: float, canvas: Canvas) -> Patch | None:
+        if canvas not in self._cache:
+            self._cache[canvas] = self.draw(canvas)
+        cached = self._cache[canvas]
+        if cached is None:
+            return None
+        opacity = self.opacity * fade_opacity(self.span, t, self.fade)
+        return Patch(cached.pixels, cached.x, cached.y, opacity)
+
+    @abstractmethod
+    def draw(self, canvas: Canvas) -> Patch | None:
+        """The artwork and where it goes on `canvas`; None draws nothing."""
+
+
+class TitleCard(Graphic):
     """A hook title in a rounded box, fading in and out.
 
     The first seconds decide whether a viewer keeps watching, so by default the title
@@ -51,26 +79,17 @@ class TitleCard(Layer):
         max_width: float = 0.80,
         fade: float = 0.25,
     ) -> None:
+        super().__init__(span, fade)
         self.text = text
-        self.span = span
         self.style = style
         self.box = box
         self.box_opacity = box_opacity
         self.center_y = center_y
         self.max_width = max_width
-        self.fade = fade
-        self._cache: dict[Canvas, Patch] = {}
 
-    def patch(self, t: float, canvas: Canvas) -> Patch | None:
+    def draw(self, canvas: Canvas) -> Patch | None:
         if not self.text.strip():
             return None
-        if canvas not in self._cache:
-            self._cache[canvas] = self._rasterise(canvas)
-        cached = self._cache[canvas]
-        opacity = fade_opacity(self.span, t, self.fade)
-        return Patch(cached.pixels, cached.x, cached.y, opacity)
-
-    def _rasterise(self, canvas: Canvas) -> Patch:
         padding = canvas.px(36)
         style = self.style.resized(canvas.px(self.style.size))
         max_width = round(canvas.width * self.max_width) - 2 * padding
@@ -97,7 +116,7 @@ class EndCard(TitleCard):
         super().__init__(text, span, center_y=center_y, **options)
 
 
-class ImageOverlay(Layer):
+class ImageOverlay(Graphic):
     """An image (logo, sticker, PNG with alpha) at a corner or the centre, aspect kept.
 
     `width` is a fraction of the frame's short side; `margin` is in design pixels.
@@ -114,18 +133,10 @@ class ImageOverlay(Layer):
         opacity: float = 1.0,
         fade: float = 0.0,
     ) -> None:
-        self.image, self.span, self.width, self.anchor = Path(image), span, width, anchor
-        self.margin, self.opacity, self.fade = margin, opacity, fade
-        self._cache: dict[Canvas, Patch] = {}
+        super().__init__(span, fade, opacity)
+        self.image, self.width, self.anchor, self.margin = Path(image), width, anchor, margin
 
-    def patch(self, t: float, canvas: Canvas) -> Patch:
-        if canvas not in self._cache:
-            self._cache[canvas] = self._rasterise(canvas)
-        cached = self._cache[canvas]
-        opacity = self.opacity * fade_opacity(self.span, t, self.fade)
-        return Patch(cached.pixels, cached.x, cached.y, opacity)
-
-    def _rasterise(self, canvas: Canvas) -> Patch:
+    def draw(self, canvas: Canvas) -> Patch:
         with Image.open(self.image) as source:
             art = source.convert("RGBA")
         width = max(1, round(min(canvas.width, canvas.height) * self.width))

@@ -15,9 +15,9 @@ from typing import Any, Literal
 import numpy as np
 from PIL import Image, ImageDraw
 
-from neuroshorts.engines.visuals.overlays import fade_opacity
+from neuroshorts.engines.visuals.overlays import Graphic
 from neuroshorts.engines.visuals.text import render_text
-from neuroshorts.scene import Canvas, Layer, Patch, Span
+from neuroshorts.scene import Canvas, Patch, Span
 from neuroshorts.typography import TextStyle, chain, fit, render_block, rgba, split_runs
 
 ShapeKind = Literal["rectangle", "rounded", "ellipse"]
@@ -48,7 +48,7 @@ class Box:
         )
 
 
-class Shape(Layer):
+class Shape(Graphic):
     """A filled rectangle, rounded rectangle or ellipse, with an optional outline.
 
     `radius` and `outline_width` are design pixels (short side 1080), so corners keep
@@ -70,24 +70,14 @@ class Shape(Layer):
     ) -> None:
         if kind not in SHAPES:
             raise ValueError(f"shape: {kind!r} is not one of {', '.join(SHAPES)}")
-        if not 0.0 <= opacity <= 1.0:
-            raise ValueError(f"opacity: {opacity!r} is out of range; expected 0 to 1")
+        super().__init__(span, fade, opacity)
         rgba(fill)
         if outline is not None:
             rgba(outline)
-        self.kind, self.box, self.span = kind, box, span
-        self.fill, self.opacity, self.radius = fill, opacity, radius
-        self.outline, self.outline_width, self.fade = outline, outline_width, fade
-        self._cache: dict[Canvas, Patch] = {}
+        self.kind, self.box, self.fill, self.radius = kind, box, fill, radius
+        self.outline, self.outline_width = outline, outline_width
 
-    def patch(self, t: float, canvas: Canvas) -> Patch:
-        if canvas not in self._cache:
-            self._cache[canvas] = self._rasterise(canvas)
-        cached = self._cache[canvas]
-        opacity = self.opacity * fade_opacity(self.span, t, self.fade)
-        return Patch(cached.pixels, cached.x, cached.y, opacity)
-
-    def _rasterise(self, canvas: Canvas) -> Patch:
+    def draw(self, canvas: Canvas) -> Patch:
         x, y, width, height = self.box.pixels(canvas)
         art = Image.new("RGBA", (width, height))
         draw = ImageDraw.Draw(art)
@@ -106,7 +96,7 @@ class Shape(Layer):
         return Patch(np.asarray(art), x, y)
 
 
-class TextLayer(Layer):
+class TextLayer(Graphic):
     """A user-written line of text in a box, wrapped and shrunk to fit it.
 
     `text` is a jinja2 template filled with `context` in the same sandbox as every
@@ -127,21 +117,12 @@ class TextLayer(Layer):
         fade: float = 0.0,
         field: str = "text",
     ) -> None:
+        super().__init__(span, fade)
         self.text = render_text(text, context, field=field)
         split_runs(self.text, chain(style), field=field)  # an undrawable character fails here
-        self.box, self.span, self.style = box, span, style
-        self.max_lines, self.fade = max_lines, fade
-        self._cache: dict[Canvas, Patch | None] = {}
+        self.box, self.style, self.max_lines = box, style, max_lines
 
-    def patch(self, t: float, canvas: Canvas) -> Patch | None:
-        if canvas not in self._cache:
-            self._cache[canvas] = self._rasterise(canvas)
-        cached = self._cache[canvas]
-        if cached is None:
-            return None
-        return Patch(cached.pixels, cached.x, cached.y, fade_opacity(self.span, t, self.fade))
-
-    def _rasterise(self, canvas: Canvas) -> Patch | None:
+    def draw(self, canvas: Canvas) -> Patch | None:
         if not self.text.strip():
             return None
         x, y, width, height = self.box.pixels(canvas)
