@@ -40,6 +40,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import redis
+from kombu import Connection
 
 SHORT = {"script": "Hello there.", "quality": "draft"}
 #: Keeps both workers rendering through the whole latency phase.
@@ -105,6 +107,20 @@ class Service:
         self.stop_workers()
         self.api.send_signal(signal.SIGTERM)
         self.api.wait(60)
+        self._drop_broker_state()
+
+    def _drop_broker_state(self) -> None:
+        """Remove this run's queue (RabbitMQ) or keys (Redis) from the shared broker."""
+        broker = self.env.get("NEUROSHORTS_BROKER_URL", "")
+        if broker.startswith("redis://"):
+            prefix = json.loads(self.env["NEUROSHORTS_BROKER_OPTIONS"])["global_keyprefix"]
+            client = redis.Redis.from_url(broker)
+            if keys := list(client.scan_iter(match=f"{prefix}*")):
+                client.delete(*keys)
+        elif broker.startswith("amqp://"):
+            with Connection(broker) as connection:
+                connection.default_channel.queue_delete(self.env["NEUROSHORTS_QUEUE"])
+                connection.default_channel.exchange_delete(self.env["NEUROSHORTS_QUEUE"])
 
 
 def wait(condition, what: str, deadline: float = 300.0) -> None:
