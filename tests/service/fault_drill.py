@@ -298,6 +298,8 @@ class Outcome:
     redelivered: int
     extra_attempts: int
     duplicates_skipped: int
+    #: Attempts that found, on finishing or mid-render, that another attempt owned the job.
+    superseded: int
     submit_retries: int
     resent: int
     faults: list[Fault]
@@ -326,7 +328,6 @@ class Drill:
     ) -> None:
         self.root, self.jobs, self.faults, self.deadline = root, jobs, faults, deadline
         self.redis = RedisServer(root / "redis", aof=aof)
-        self.redis.start()
         self.service = Service(root, self.redis.url, database_url)
         self.submitter = Submitter(self.service, jobs, burst, interval)
         self.worker_slots = workers
@@ -348,6 +349,7 @@ class Drill:
     def run(self) -> Outcome:
         with contextlib.ExitStack() as cleanup:
             cleanup.callback(self.redis.stop)
+            self.redis.start()
             cleanup.callback(self.service.stop)
             self.service.start_api()
             for slot in range(self.worker_slots):
@@ -441,8 +443,9 @@ class Drill:
             redelivered=sum(1 for attempt in attempts if attempt > 1),
             extra_attempts=sum(max(0, attempt - 1) for attempt in attempts),
             duplicates_skipped=self.service.worker_log_lines("not run here"),
+            superseded=self.service.worker_log_lines("another attempt"),
             submit_retries=self.submitter.retries,
-            resent=self.service.api_log_lines("sent again"),
+            resent=self.service.api_log_lines(" sent again: "),
             faults=self.faults,
             problems=problems,
         )

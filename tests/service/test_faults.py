@@ -12,6 +12,7 @@ bench/faults.py runs the same drill with 200 jobs).
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -116,3 +117,16 @@ def test_a_restarted_broker_gets_every_queued_job_it_forgot(broker, resent):
     assert sorted(sweep(store, settings, app)) == sorted(jobs[:resent])
     assert sweep(store, settings, app) == []
     assert messages(settings) == 3
+
+
+def test_a_send_waits_out_a_broker_restart_instead_of_failing_the_request(broker):
+    server, settings, app, store = broker
+    (job_id,) = stored_jobs(store, 1)
+    server.crash()
+    restart = threading.Timer(1.5, server.start)
+    restart.start()
+    try:
+        send_job(store, settings, app, store.get(job_id))
+    finally:
+        restart.join()
+    assert messages(settings) == 1
