@@ -19,7 +19,7 @@ demo: $(STAMP)
 	$(BIN)/neuroshorts render explainer -f examples/demo.json -o out/demo.mp4
 
 test: lint system-deps
-	$(BIN)/pytest --cov=neuroshorts --cov-report=term-missing:skip-covered
+	$(BIN)/pytest --cov=neuroshorts --cov-report=term-missing:skip-covered --durations=30
 
 # System packages the tests need: espeak-ng (the light offline voice for Spanish and other
 # languages), Chromium (the studio is tested in a real JupyterLab in a headless browser),
