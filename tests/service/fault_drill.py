@@ -31,6 +31,7 @@ from typing import Any
 import httpx
 import redis
 from media import probe
+from service_stack import free_port, wait_for
 
 from neuroshorts.service.schemas import FINAL, Job, State
 from neuroshorts.service.store import JobStore
@@ -40,22 +41,6 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 START_DEADLINE = 120.0
 #: Stable fields of a job record: an API restart must not change them.
 RECORD_FIELDS = ("id", "template", "parameters", "output", "idempotency_key", "created_at")
-
-
-def free_port() -> int:
-    with socket.socket() as probe_socket:
-        probe_socket.bind(("127.0.0.1", 0))
-        return probe_socket.getsockname()[1]
-
-
-def wait_for(condition: Callable[[], Any], deadline: float, what: str, every: float = 0.1) -> Any:
-    """Poll `condition` until it returns something truthy; raise with `what` at the deadline."""
-    end = time.monotonic() + deadline
-    while time.monotonic() < end:
-        if result := condition():
-            return result
-        time.sleep(every)
-    raise TimeoutError(f"timed out waiting for {what}")
 
 
 def parent_of(pid: int) -> int | None:
