@@ -32,6 +32,19 @@ SERVICE_COMMANDS = ("serve", "api", "worker")
 EXIT_INTERRUPTED = 130  # the shell's convention for a command stopped by Ctrl-C
 
 
+def _parameter_option(command: argparse.ArgumentParser, help_text: str) -> None:
+    """`-p NAME VALUE`, repeatable: how every command that renders takes parameters."""
+    command.add_argument(
+        "-p",
+        "--parameter",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("NAME", "VALUE"),
+        help=help_text,
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="neuroshorts", description="Render vertical shorts from template notebooks."
@@ -43,14 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     render = commands.add_parser("render", help="render a template to an MP4")
     render.add_argument("template", help="template name (e.g. explainer) or notebook path")
-    render.add_argument(
-        "-p",
-        "--parameter",
-        nargs=2,
-        action="append",
-        default=[],
-        metavar=("NAME", "VALUE"),
-        help="set a parameter (repeatable); VALUE is converted to the parameter's type",
+    _parameter_option(
+        render, "set a parameter (repeatable); VALUE is converted to the parameter's type"
     )
     render.add_argument(
         "-f", "--parameters-file", type=Path, help="JSON object of parameters (-p wins)"
@@ -84,15 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="output pattern: {row} is the row number, {NAME} a parameter (out/{row}.mp4)",
     )
     rows.add_argument("-j", "--jobs", type=int, help="renders at a time (default: one per core)")
-    rows.add_argument(
-        "-p",
-        "--parameter",
-        nargs=2,
-        action="append",
-        default=[],
-        metavar=("NAME", "VALUE"),
-        help="a parameter for every row (repeatable); a row's own value wins",
-    )
+    _parameter_option(rows, "a parameter for every row (repeatable); a row's own value wins")
     rows.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
     folder = commands.add_parser(
@@ -130,15 +129,7 @@ def _service_parsers(commands: Any) -> None:
 
     submit = commands.add_parser("submit", help="send a render to a running API")
     submit.add_argument("template", help="template name (e.g. explainer)")
-    submit.add_argument(
-        "-p",
-        "--parameter",
-        nargs=2,
-        action="append",
-        default=[],
-        metavar=("NAME", "VALUE"),
-        help="set a parameter (repeatable); the API converts VALUE to its type",
-    )
+    _parameter_option(submit, "set a parameter (repeatable); the API converts VALUE to its type")
     submit.add_argument("-f", "--parameters-file", type=Path, help="JSON object of parameters")
     submit.add_argument("-o", "--output", help="MP4 path under the server's output dir, or URL")
     submit.add_argument("--callback-url", help="URL the server POSTs the finished job to")
