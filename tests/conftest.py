@@ -3,6 +3,7 @@
 import os
 
 import pytest
+from loopback import moto_s3
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -16,3 +17,10 @@ def neuroshorts_home(tmp_path_factory):
         del os.environ["NEUROSHORTS_HOME"]
     else:
         os.environ["NEUROSHORTS_HOME"] = previous
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint():
+    """One moto S3 server on loopback for every test that needs S3 (tests make own buckets)."""
+    with moto_s3() as endpoint:
+        yield endpoint

@@ -17,7 +17,7 @@ from pathlib import Path
 import fsspec
 import numpy as np
 import pytest
-from loopback import LoopbackServer, Reply, moto_s3, use_s3
+from loopback import LoopbackServer, Reply, use_s3
 from media import write_circle_video, write_tone
 from PIL import Image
 
@@ -271,12 +271,6 @@ def test_least_recently_used_entries_are_evicted_over_the_budget(
     kept = {path.read_bytes()[:1] for path in entries(home)}
     assert kept == {bodies["a"][:1], bodies["d"][:1]}, "b, then c, went; a and d stay"
     assert sum(p.stat().st_size for p in entries(home)) <= 100_000
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint():
-    with moto_s3() as endpoint:
-        yield endpoint
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from pathlib import Path
 import fsspec
 import httpx
 import pytest
-from loopback import moto_s3, use_s3
+from loopback import use_s3
 from media import probe, write_tone
 from PIL import Image
 
@@ -26,12 +26,6 @@ from neuroshorts.paths import data_dir
 
 NEUROSHORTS = str(Path(sys.executable).parent / "neuroshorts")
 SIDECARS = (".srt", ".vtt", ".ass", ".jpg", ".ipynb")
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint():
-    with moto_s3() as endpoint:
-        yield endpoint
 
 
 @pytest.fixture
