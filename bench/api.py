@@ -44,11 +44,17 @@ import redis
 from kombu import Connection
 
 SHORT = {"script": "Hello there.", "quality": "draft"}
-#: Keeps both workers rendering through the whole latency phase.
-BUSY = {
-    "script": " ".join(["Octopuses have three hearts and blue blood."] * 16),
-    "quality": "final",
-}
+
+
+def busy_render(seconds: float) -> dict:
+    """A render that keeps a worker busy through the three load phases of `seconds` each."""
+    sentences = max(16, round(2 * seconds))
+    return {
+        "script": " ".join(["Octopuses have three hearts and blue blood."] * sentences),
+        "quality": "final",
+    }
+
+
 BROKERS = {
     "embedded": {},
     "redis": {"NEUROSHORTS_BROKER_URL": "redis://127.0.0.1:6379/0"},
@@ -205,7 +211,7 @@ def wait_jobs(http: httpx.Client, ids: list[str]) -> None:
 def latency(running: Service, clients: int, seconds: float) -> dict[str, float]:
     """The three load phases while two long renders keep both workers busy."""
     with httpx.Client(base_url=running.url, timeout=60) as http:
-        busy = [submit(http, BUSY) for _ in range(2)]
+        busy = [submit(http, busy_render(seconds)) for _ in range(2)]
 
         def rendering() -> bool:
             return all(http.get(f"/v1/renders/{j}").json()["state"] == "running" for j in busy)

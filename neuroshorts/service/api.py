@@ -29,6 +29,7 @@ from neuroshorts import batch, templates
 from neuroshorts.service import catalog, errors, limits, outputs, queue, references, webhooks
 from neuroshorts.service.config import Settings
 from neuroshorts.service.errors import ApiError
+from neuroshorts.service.marks import SentMarks
 from neuroshorts.service.schemas import (
     FINAL,
     BatchCreated,
@@ -62,6 +63,7 @@ def create_app(
     settings = settings or Settings()
     celery = celery or queue.make_celery(settings)
     store = JobStore(settings.database_url)
+    marks = SentMarks(store)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -71,6 +73,7 @@ def create_app(
         yield
         if sweeper:
             sweeper.stop()
+        marks.close()
         store.close()
 
     app = FastAPI(
@@ -91,7 +94,9 @@ def create_app(
 
     app.include_router(_health(settings, store, celery))
     app.include_router(
-        _routes(settings, store, celery), dependencies=[Depends(require_key)], responses=_ERRORS
+        _routes(settings, store, celery, marks),
+        dependencies=[Depends(require_key)],
+        responses=_ERRORS,
     )
     return app
 
@@ -126,7 +131,7 @@ def _check(settings: Settings, celery: Celery) -> None:
     queue.check_broker(celery)
 
 
-def _routes(settings: Settings, store: JobStore, celery: Celery) -> APIRouter:
+def _routes(settings: Settings, store: JobStore, celery: Celery, marks: SentMarks) -> APIRouter:
     router = APIRouter()
     assert settings.output_dir is not None
     output_root = settings.output_dir.resolve()
@@ -189,7 +194,7 @@ def _routes(settings: Settings, store: JobStore, celery: Celery) -> APIRouter:
             if not created:
                 continue
             try:
-                send_job(store, settings, celery, job)
+                send_job(store, settings, celery, job, marks)
             except Exception as error:
                 for later, is_new in results[index:]:
                     if is_new:

@@ -2,12 +2,16 @@
 
 Reading a template's parameters cell parses the notebook (milliseconds each time), and
 the API checks every request against it, so schemas are cached per notebook file and
-modification time: an edited template is picked up on its next request.
+modification time. Finding the notebook (resolving every template directory, refusing
+symlinks out of them) cost a submit more than its database write under load, so a name's
+lookup is trusted for `FRESH` seconds: a template added, removed or edited is seen
+within that.
 """
 
 from __future__ import annotations
 
 import functools
+import time
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +20,10 @@ from neuroshorts import templates
 _JSON_TYPES = {"str": "string", "int": "integer", "float": "number", "bool": "boolean"}
 #: The API places the video itself (see `outputs.resolve`); requests name it apart.
 RESERVED = frozenset({"output"})
+#: Seconds a template name's lookup is reused.
+FRESH = 2.0
+#: name -> (when looked up, notebook, parameters); only names that were found.
+_found: dict[str, tuple[float, Path, dict[str, templates.Parameter]]] = {}
 
 
 @functools.lru_cache(maxsize=128)
@@ -25,8 +33,13 @@ def _schema(path: str, mtime_ns: int) -> dict[str, templates.Parameter]:
 
 def schema(name: str) -> tuple[Path, dict[str, templates.Parameter]]:
     """The template's notebook and parameters; raises templates.TemplateError."""
+    moment = time.monotonic()
+    if (hit := _found.get(name)) and moment - hit[0] < FRESH:
+        return hit[1], hit[2]
     path = templates.find_by_name(name)
-    return path, _schema(str(path), path.stat().st_mtime_ns)
+    parameters = _schema(str(path), path.stat().st_mtime_ns)
+    _found[name] = (moment, path, parameters)
+    return path, parameters
 
 
 def json_schema(name: str) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    bindparam,
     create_engine,
     event,
     func,
@@ -396,16 +397,17 @@ class JobStore:
             job, state=State.queued, stage="requeued", progress=0.0, enqueued_at=None
         )
 
-    def mark_sent(self, job_id: str, moment: datetime) -> None:
-        """Record that a message for the queued job was handed to the broker at `moment`
+    def mark_sent(self, marks: Sequence[tuple[str, datetime]]) -> None:
+        """Record that a message for each queued job was handed to the broker at its moment
         (taken before sending, so a broker lost after it is known to have lost it)."""
         statement = (
             update(JobRow)
-            .where(JobRow.id == job_id, JobRow.state == State.queued)
-            .values(enqueued_at=moment)
+            .where(JobRow.id == bindparam("job_id"), JobRow.state == State.queued)
+            .values(enqueued_at=bindparam("moment"))
         )
+        rows = [{"job_id": job_id, "moment": moment} for job_id, moment in marks]
         with self._writing() as session:
-            session.execute(statement)
+            session.connection().execute(statement, rows)
 
     def to_send(self, *, unsent_for: float, sent_before: datetime | None = None) -> list[Job]:
         """Queued jobs that need a message: none was sent for `unsent_for` seconds (their

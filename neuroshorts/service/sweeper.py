@@ -26,6 +26,7 @@ from kombu.exceptions import OperationalError
 
 from neuroshorts.service import canary, execute, queue
 from neuroshorts.service.config import Settings
+from neuroshorts.service.marks import SentMarks
 from neuroshorts.service.schemas import Job
 from neuroshorts.service.store import JobStore, now
 
@@ -62,11 +63,17 @@ def sweep(store: JobStore, settings: Settings, app: Celery) -> list[str]:
     return sent
 
 
-def send_job(store: JobStore, settings: Settings, app: Celery, job: Job) -> None:
-    """Hand the job's message to the broker and record when (the time taken before)."""
+def send_job(
+    store: JobStore, settings: Settings, app: Celery, job: Job, marks: SentMarks | None = None
+) -> None:
+    """Hand the job's message to the broker and record when (the time taken before),
+    at once or, with `marks`, written behind."""
     moment = now()
     queue.enqueue(app, settings, job.id)
-    store.mark_sent(job.id, moment)
+    if marks is None:
+        store.mark_sent([(job.id, moment)])
+    else:
+        marks.add(job.id, moment)
 
 
 class Sweeper:

@@ -20,6 +20,7 @@ from fault_drill import Drill, RedisServer, standard_faults
 from kombu import Connection
 
 from neuroshorts.service.config import Settings
+from neuroshorts.service.marks import SentMarks
 from neuroshorts.service.queue import make_celery
 from neuroshorts.service.store import JobStore, NewJob
 from neuroshorts.service.sweeper import send_job, sweep
@@ -97,6 +98,20 @@ def test_a_job_stored_but_never_sent_is_sent_once_its_grace_is_over(broker):
     assert sweep(store, settings, app) == [job_id]
     assert sweep(store, settings, app) == []
     assert messages(settings) == 1
+
+
+def test_marks_written_behind_the_request_keep_the_sweeper_from_sending_again(broker):
+    """The API marks its jobs sent from a thread of their own (`SentMarks`)."""
+    _, settings, app, store = broker
+    sweep(store, settings, app)  # plants the canary
+    jobs = stored_jobs(store, 3)
+    marks = SentMarks(store)
+    for job_id in jobs:
+        send_job(store, settings, app, store.get(job_id), marks)
+    marks.close()
+    time.sleep(settings.resend_after + 0.1)
+    assert sweep(store, settings, app) == []
+    assert messages(settings) == 3
 
 
 @pytest.mark.parametrize(

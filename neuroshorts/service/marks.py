@@ -1,0 +1,63 @@
+"""Write-behind of the "message sent" marks of the jobs the API queues.
+
+Every submit stores its job, sends its message, then marks it sent (see `send_job`). The
+client needs its job, not the mark, and on SQLite each write waits its turn for the one
+write lock, which the workers' heartbeats also take: so the API leaves the marks to one
+thread that writes whatever has gathered in one transaction, out of the request's way.
+A mark lost with the process costs at most a second message after `resend_after`, which
+a worker acknowledges and ignores (see sweeper.py).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from datetime import datetime
+
+from neuroshorts.service.store import JobStore
+
+log = logging.getLogger(__name__)
+
+_STOP = None
+
+
+class SentMarks:
+    """A thread writing `(job id, moment sent)` marks to `store`, batched."""
+
+    def __init__(self, store: JobStore) -> None:
+        self.store = store
+        self._queue: queue.SimpleQueue[tuple[str, datetime] | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="sent-marks", daemon=True)
+        self._thread.start()
+
+    def add(self, job_id: str, moment: datetime) -> None:
+        self._queue.put((job_id, moment))
+
+    def close(self) -> None:
+        """Write what is pending, then stop."""
+        self._queue.put(_STOP)
+        self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        stopping = False
+        while not stopping:
+            marks: list[tuple[str, datetime]] = []
+            item = self._queue.get()
+            while True:
+                if item is _STOP:
+                    stopping = True
+                else:
+                    marks.append(item)
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+            if marks:
+                self._write(marks)
+
+    def _write(self, marks: list[tuple[str, datetime]]) -> None:
+        try:
+            self.store.mark_sent(marks)
+        except Exception:
+            log.exception("could not mark %d jobs sent; the sweeper sends them again", len(marks))
