@@ -26,7 +26,7 @@ from typing import Any
 
 import nbformat
 
-from neuroshorts import progress
+from neuroshorts import priority, progress
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +70,9 @@ def sections(notebook: Path) -> tuple[dict[str, str], int]:
 class Supervision:
     """Context manager around one papermill run; pass `engine_kwargs` to papermill.
 
+    With `background`, the kernel (and the ffmpeg it starts) runs as background CPU work
+    (see priority.py).
+
     `on_progress` may be called from papermill's thread and from the watcher thread,
     never concurrently and never with a smaller fraction than before.
     """
@@ -81,8 +84,10 @@ class Supervision:
         cancel: threading.Event | None = None,
         *,
         output_dir: Path | None = None,
+        background: bool = False,
     ) -> None:
         self.on_progress = on_progress
+        self.background = background
         self.output_dir = output_dir
         self.cancel = cancel or threading.Event()
         self.kernel_pid: int | None = None
@@ -164,6 +169,8 @@ class Supervision:
     def _kernel_started(self, pid: int) -> None:
         self.kernel_pid = pid
         log.debug("kernel started, pid %d", pid)
+        if self.background:
+            priority.make_background(pid)
         if self.cancel.is_set():
             self.kill()
         self._report("kernel", _KERNEL)

@@ -262,6 +262,7 @@ def run(
     progress: bool = True,
     on_progress: Callable[[Progress], None] | None = None,
     cancel: threading.Event | None = None,
+    background: bool = False,
 ) -> Manifest:
     """Render `template` with `values` to the MP4 `output` through papermill.
 
@@ -272,6 +273,7 @@ def run(
     `on_progress` receives the section running, the fraction done and the kernel's pid
     (a queue worker reports them); setting `cancel` kills the kernel and its ffmpeg and
     raises `RunCancelled`. However the run ends, no process of it is left behind.
+    `background` gives the render only the CPU nothing else wants (see priority.py).
     """
     path = find(template)
     destination = str(output)
@@ -288,7 +290,9 @@ def run(
 
     log.info("rendering %s → %s", path.stem, target)
     started = time.perf_counter()
-    with Supervision(path, on_progress, cancel, output_dir=output.parent) as supervision:
+    with Supervision(
+        path, on_progress, cancel, output_dir=output.parent, background=background
+    ) as supervision:
         try:
             papermill.execute_notebook(
                 str(path),

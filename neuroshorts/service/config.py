@@ -9,7 +9,7 @@ directory on shared storage) and nothing else.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -39,8 +39,10 @@ class Settings(BaseSettings):
 
     worker_name: str = Field("", description="Celery node name; empty: celery@<host>")
     concurrency: int = Field(1, ge=1, description="renders at once per worker")
-    worker_nice: int = Field(
-        10, ge=0, le=19, description="CPU niceness of renders, so a shared API stays quick"
+    render_priority: Literal["idle", "normal"] = Field(
+        "idle",
+        description="idle: renders take only CPU nothing else wants, so an API beside "
+        "them answers at once (see priority.py); normal: they share it",
     )
     soft_time_limit: float = Field(600.0, gt=0, description="seconds before a render is stopped")
     time_limit: float = Field(660.0, gt=0, description="seconds before its process is killed")

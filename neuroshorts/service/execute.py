@@ -140,14 +140,14 @@ def run_job(job_id: str, settings: Settings) -> str:
         stop_previous_kernel(claim.previous_host, claim.previous_kernel)
         if is_local(job.output):
             discard_outputs(job.output)
-        final = _render(store, job)
+        final = _render(store, job, background=settings.render_priority == "idle")
     if final is not None:
         webhooks.deliver(store, settings, job.id)
         return final.state
     return "superseded"
 
 
-def _render(store: JobStore, job: Job) -> Job | None:
+def _render(store: JobStore, job: Job, *, background: bool) -> Job | None:
     """Run the template and close the job; None if another attempt now owns it."""
     log.info("attempt %d: rendering %s → %s", job.attempt, job.template, job.output)
     heartbeat = Heartbeat(store, job)
@@ -160,6 +160,7 @@ def _render(store: JobStore, job: Job) -> Job | None:
                 progress=False,
                 on_progress=heartbeat.progress,
                 cancel=heartbeat.stop,
+                background=background,
             )
     except RunCancelled:
         return _close_stopped(store, job, heartbeat)

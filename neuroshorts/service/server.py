@@ -58,10 +58,10 @@ def run_worker(settings: Settings) -> None:
     """Consume render jobs until interrupted (Celery's warm shutdown on SIGTERM)."""
     from neuroshorts.service.queue import make_celery
 
+    # The worker itself keeps its normal priority: it holds the job store's write lock
+    # for heartbeats, and a lowered holder would make the API wait on it. Its renders
+    # are lowered instead (`render_priority`).
     app = make_celery(settings, worker=True)
-    # Renders are batch work: on a machine shared with the API (serve, a laptop) they
-    # yield the CPU to requests; on a machine of their own, niceness changes nothing.
-    os.nice(settings.worker_nice)
     log.info("worker on %s, queue %s", _redacted(settings.broker_url), settings.queue)
     app.worker_main(worker_argv(settings))
 

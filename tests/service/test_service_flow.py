@@ -8,7 +8,9 @@ ffmpeg gone) and leaves no output. The PostgreSQL job store runs the first test 
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -95,7 +97,12 @@ def test_cancel_stops_a_running_render_and_leaves_no_output(stack, receiver):
 
     current = wait_for(encoding, RENDER_DEADLINE, "the encode to start", every=0.05)
     kernel = current["worker"]["kernel_pid"]
-    assert any("ffmpeg" in command for _, command in group_members(kernel))
+    members = group_members(kernel)
+    assert any("ffmpeg" in command for _, command in members)
+    assert policies(pid for pid, _ in members) == {os.SCHED_IDLE}, (
+        "the render (kernel and ffmpeg) is background work; its worker is not"
+    )
+    assert os.sched_getscheduler(current["worker"]["pid"]) == os.SCHED_OTHER
 
     with stack.http as http:
         response = http.post(f"/v1/renders/{job['id']}/cancel")
@@ -109,3 +116,12 @@ def test_cancel_stops_a_running_render_and_leaves_no_output(stack, receiver):
     assert left == [f"{job['id']}.log"], "only the job's log stays"
     (call,) = wait_for(lambda: receiver.calls_to(path), 60, "the cancel callback")
     assert json.loads(call.body)["state"] == "cancelled"
+
+
+def policies(pids) -> set[int]:
+    """The scheduling policies of the processes still alive among `pids`."""
+    found = set()
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            found.add(os.sched_getscheduler(pid))
+    return found

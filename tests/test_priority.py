@@ -1,0 +1,69 @@
+"""Renders as background CPU work: what `priority.make_background` leaves in the kernel.
+
+The point is latency for everything else (see bench/api.py); a test cannot time that
+without flaking, so it checks what the scheduler is told, on the process and on the
+child it starts afterwards, as a kernel starts ffmpeg.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from neuroshorts import priority
+
+pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
+
+#: Waits for a line, then starts a child (as a kernel starts ffmpeg) and prints its pid.
+KERNEL_LIKE = (
+    "import subprocess, sys; sys.stdin.readline(); "
+    "child = subprocess.Popen(['sleep', '60']); print(child.pid, flush=True); child.wait()"
+)
+
+
+@pytest.fixture
+def kernel_like():
+    process = subprocess.Popen(
+        [sys.executable, "-c", KERNEL_LIKE],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    yield process
+    os.killpg(process.pid, 9)
+    process.wait()
+
+
+def test_a_background_process_and_the_children_it_starts_later_yield_the_cpu(kernel_like):
+    assert os.sched_getscheduler(kernel_like.pid) == os.SCHED_OTHER
+    priority.make_background(kernel_like.pid)
+    kernel_like.stdin.write("go\n")
+    kernel_like.stdin.flush()
+    child = int(kernel_like.stdout.readline())
+
+    assert os.sched_getscheduler(kernel_like.pid) == os.sched_getscheduler(child) == os.SCHED_IDLE
+    autogroup = Path(f"/proc/{kernel_like.pid}/autogroup")
+    if autogroup.exists():
+        assert autogroup.read_text().split()[-2:] == ["nice", "19"]
+    group = priority.idle_cgroup()
+    if os.geteuid() == 0 and Path("/sys/fs/cgroup/cpu/cpu.idle").exists():
+        assert group is not None, "root on a cgroup v1 cpu controller gets the idle cgroup"
+    if group is not None:
+        assert (group / "cpu.idle").read_text().strip() == "1"
+        for pid in (kernel_like.pid, child):
+            cpu = Path(f"/proc/{pid}/cgroup").read_text().splitlines()
+            assert any(":cpu:" in line and line.endswith(priority.CGROUP_NAME) for line in cpu), cpu
+
+
+def test_this_process_keeps_its_own_priority(kernel_like):
+    """Only the render is lowered: the worker holds the store's write lock."""
+    priority.make_background(kernel_like.pid)
+    assert (
+        os.sched_getscheduler(os.getpid()) == os.SCHED_OTHER
+        and os.getpriority(os.PRIO_PROCESS, 0) == 0
+    )
