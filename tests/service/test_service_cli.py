@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -40,13 +42,15 @@ def test_serve_runs_api_and_worker_in_one_command_and_submit_waits_for_the_video
 
         wait_for(ready, START_DEADLINE, "serve to answer /readyz", every=0.25)
         url = f"http://127.0.0.1:{port}"
-        submitted = subprocess.run(
+        waiting = subprocess.Popen(
             [*command, "submit", "explainer", *draft, "--wait", "--url", url],
             env=env,
-            capture_output=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
-            timeout=300,
         )
+        answers = healthz_twice_on_one_connection(port, idle=6.0)
+        stdout, stderr = waiting.communicate(timeout=300)
         refused = subprocess.run(
             [*command, "submit", "explainer", "-p", "speed", "fast", "--url", url],
             env=env,
@@ -58,10 +62,24 @@ def test_serve_runs_api_and_worker_in_one_command_and_submit_waits_for_the_video
         server.send_signal(signal.SIGTERM)
         server.wait(120)
 
-    assert submitted.returncode == 0, submitted.stderr
-    video = Path(submitted.stdout.strip().splitlines()[-1])
+    assert waiting.returncode == 0, stderr
+    video = Path(stdout.strip().splitlines()[-1])
     assert video.parent == tmp_path / "data" / "renders"
     assert probe(video).video_codec == "h264"
     assert refused.returncode == 2 and "parameters.speed" in refused.stderr
     assert server.returncode == 0
     assert group_members(server.pid) == [], "the worker stopped with the API"
+    assert answers == [200, 200], "an idle connection outlives a client pool's 5 s expiry"
+
+
+def healthz_twice_on_one_connection(port: int, idle: float) -> list[int]:
+    """Statuses of two GET /healthz on one kept-alive connection, `idle` seconds apart."""
+    statuses = []
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+        for attempt in range(2):
+            if attempt:
+                time.sleep(idle)
+            connection.sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            head = connection.recv(65536).split(b"\r\n", 1)[0]
+            statuses.append(int(head.split()[1]) if head else 0)
+    return statuses
