@@ -17,7 +17,7 @@ jobs queued by the latency phases are cancelled afterwards. CPU is shared by the
 the API and the clients: on 2 cores this measures the API with both cores busy.
 
 Usage: python bench/api.py [--broker embedded|redis|rabbitmq] [--clients 50]
-                           [--seconds 10] [--jobs 6]
+                           [--seconds 30] [--jobs 6]
 """
 
 from __future__ import annotations
@@ -253,7 +253,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--broker", choices=BROKERS, default="embedded")
     parser.add_argument("--clients", type=int, default=50)
-    parser.add_argument("--seconds", type=float, default=10.0, help="per load phase")
+    parser.add_argument("--seconds", type=float, default=30.0, help="per load phase")
     parser.add_argument("--jobs", type=int, default=6, help="renders per throughput run")
     args = parser.parse_args()
 
