@@ -26,7 +26,7 @@ from typing import Any
 
 import nbformat
 
-from neuroshorts import priority, progress
+from neuroshorts import priority, processes, progress
 
 log = logging.getLogger(__name__)
 
@@ -146,14 +146,13 @@ class Supervision:
             log.info("removed %s, left by the stopped kernel", partial.name)
 
     def _wait_for_group(self, timeout: float = 10.0) -> None:
-        """Return once no process of the kernel's group is left (ffmpeg drains in a blink)."""
+        """Return once no live process of the kernel's group is left (ffmpeg drains in a
+        blink; the killed kernel may stay a zombie, which is not waited for)."""
         if self.kernel_pid is None:
             return
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            try:
-                os.killpg(self.kernel_pid, 0)
-            except (ProcessLookupError, PermissionError):
+            if not processes.group_alive(self.kernel_pid):
                 return
             time.sleep(0.05)
         log.warning("processes of kernel group %d outlived the run", self.kernel_pid)

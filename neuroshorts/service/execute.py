@@ -23,6 +23,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 
 from neuroshorts import logs, templates
 from neuroshorts.kernel import Progress, RunCancelled
+from neuroshorts.processes import pid_alive
 from neuroshorts.render import RenderError
 from neuroshorts.service import webhooks
 from neuroshorts.service.config import Settings
@@ -43,21 +44,6 @@ def store_for(settings: Settings) -> JobStore:
     if key not in _stores:
         _stores[key] = JobStore(settings.database_url)
     return _stores[key]
-
-
-def pid_alive(pid: int) -> bool:
-    """Whether `pid` is a live process (a zombie, killed but not yet reaped, is not)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return True
-    return state not in ("Z", "X")
 
 
 def holder_alive(host: str | None, pid: int | None) -> bool:
