@@ -25,11 +25,11 @@ import argparse
 import json
 import math
 import os
-import resource
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -173,12 +173,42 @@ def peak_rss(seconds: float, quality: str) -> dict[str, float]:
 
 
 def rss_child(seconds: float, quality: str) -> None:
+    """Render, and print this process's peak RSS and its ffmpeg's, in MB.
+
+    Read from VmHWM, not `ru_maxrss`: the kernel folds into a child's `ru_maxrss` the
+    memory of the parent it was forked from (it records the old image's peak at exec), so
+    `ru_maxrss` showed this process with the benchmark's 790 MB and ffmpeg with this
+    process's size.
+    """
+    ffmpeg_peak = 0.0
+    done = threading.Event()
+
+    def watch_children() -> None:
+        nonlocal ffmpeg_peak
+        while not done.wait(0.1):
+            for child in Path(f"/proc/{os.getpid()}/task").glob("*/children"):
+                for pid in child.read_text().split():
+                    ffmpeg_peak = max(ffmpeg_peak, high_water_mb(pid))
+
+    watcher = threading.Thread(target=watch_children, daemon=True)
+    watcher.start()
     with tempfile.TemporaryDirectory(prefix="neuroshorts-bench-") as tmp:
         short, pages = build_short(Path(tmp), seconds)
         render(short, Path(tmp) / "rss.mp4", quality=quality, captions=pages, progress=False)
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    ffmpeg = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    print(json.dumps({"python_mb": round(own), "ffmpeg_mb": round(ffmpeg)}))
+    done.set()
+    watcher.join()
+    own = high_water_mb("self")
+    print(json.dumps({"python_mb": round(own), "ffmpeg_mb": round(ffmpeg_peak)}))
+
+
+def high_water_mb(pid: str) -> float:
+    """Peak resident memory of process `pid` ("self" for this one) in MB; 0 once gone."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0.0
+    line = next((line for line in status.splitlines() if line.startswith("VmHWM:")), "")
+    return int(line.split()[1]) / 1024 if line else 0.0
 
 
 def _timed(action: Callable[[], object]) -> float:
