@@ -11,6 +11,7 @@ within that.
 from __future__ import annotations
 
 import functools
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -22,8 +23,9 @@ _JSON_TYPES = {"str": "string", "int": "integer", "float": "number", "bool": "bo
 RESERVED = frozenset({"output"})
 #: Seconds a template name's lookup is reused.
 FRESH = 2.0
-#: name -> (when looked up, notebook, parameters); only names that were found.
-_found: dict[str, tuple[float, Path, dict[str, templates.Parameter]]] = {}
+#: (name, where templates are looked up) -> (when looked up, notebook, parameters);
+#: only names that were found.
+_found: dict[tuple[str, ...], tuple[float, Path, dict[str, templates.Parameter]]] = {}
 
 
 @functools.lru_cache(maxsize=128)
@@ -34,11 +36,12 @@ def _schema(path: str, mtime_ns: int) -> dict[str, templates.Parameter]:
 def schema(name: str) -> tuple[Path, dict[str, templates.Parameter]]:
     """The template's notebook and parameters; raises templates.TemplateError."""
     moment = time.monotonic()
-    if (hit := _found.get(name)) and moment - hit[0] < FRESH:
+    key = (name, os.environ.get("NEUROSHORTS_TEMPLATES", ""), os.getcwd())
+    if (hit := _found.get(key)) and moment - hit[0] < FRESH:
         return hit[1], hit[2]
     path = templates.find_by_name(name)
     parameters = _schema(str(path), path.stat().st_mtime_ns)
-    _found[name] = (moment, path, parameters)
+    _found[key] = (moment, path, parameters)
     return path, parameters
 
 
