@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import http.client
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -73,13 +73,27 @@ def test_serve_runs_api_and_worker_in_one_command_and_submit_waits_for_the_video
 
 
 def healthz_twice_on_one_connection(port: int, idle: float) -> list[int]:
-    """Statuses of two GET /healthz on one kept-alive connection, `idle` seconds apart."""
+    """Statuses of two GET /healthz on one kept-alive connection, `idle` seconds apart.
+
+    http.client reads each whole response (uvicorn writes head and body separately), and
+    it reuses the socket it has; a connection the server closed meanwhile answers 0.
+    """
     statuses = []
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
         for attempt in range(2):
             if attempt:
                 time.sleep(idle)
-            connection.sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
-            head = connection.recv(65536).split(b"\r\n", 1)[0]
-            statuses.append(int(head.split()[1]) if head else 0)
+            first_socket = connection.sock
+            try:
+                connection.request("GET", "/healthz")
+                response = connection.getresponse()
+                response.read()
+            except (http.client.RemoteDisconnected, ConnectionError):
+                statuses.append(0)
+                continue
+            reused = attempt == 0 or connection.sock is first_socket
+            statuses.append(response.status if reused else 0)
+    finally:
+        connection.close()
     return statuses
