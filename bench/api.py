@@ -89,7 +89,7 @@ class Service:
     def _start(self, name: str, *command: str) -> subprocess.Popen[bytes]:
         with open(self.root / f"{name}.log", "ab") as log:
             return subprocess.Popen(
-                [sys.executable, "-m", "neuroshorts.cli", *command],
+                [sys.executable, "-m", "neuroshorts", *command],
                 env=self.env | {"NEUROSHORTS_LOG_FILE": str(self.root / f"{name}.file.log")},
                 stdout=log,
                 stderr=subprocess.STDOUT,

@@ -11,7 +11,6 @@ import json
 import logging
 import os
 import signal
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -348,7 +347,3 @@ def main(argv: list[str] | None = None) -> int:
     except (templates.TemplateRunError, RenderError) as error:
         log.error("%s", error)
         return EXIT_FAILED
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -90,7 +90,7 @@ def serve(settings: Settings) -> int:
         "NEUROSHORTS_QUEUE": settings.queue,
     }
     worker = subprocess.Popen(
-        [sys.executable, "-m", "neuroshorts.cli", "worker"],
+        [sys.executable, "-m", "neuroshorts", "worker"],
         env=env,
         # Should serve itself be killed outright, the worker still gets its SIGTERM.
         preexec_fn=lambda: platforms.set_pdeathsig("SIGTERM"),

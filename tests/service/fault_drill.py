@@ -142,7 +142,7 @@ class Service:
         log = self.root / f"{name}.log"
         with open(self.root / f"{name}.out", "wb") as out:
             process = subprocess.Popen(
-                [sys.executable, "-m", "neuroshorts.cli", role.split("-")[0]],
+                [sys.executable, "-m", "neuroshorts", role.split("-")[0]],
                 env=self.env | {"NEUROSHORTS_LOG_FILE": str(log), **extra},
                 stdout=out,
                 stderr=subprocess.STDOUT,

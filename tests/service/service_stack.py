@@ -165,7 +165,7 @@ class Stack:
         env = self.env | {"NEUROSHORTS_WORKER_NAME": name, "NEUROSHORTS_LOG_FILE": str(log)}
         with open(self.root / f"{name.split('@')[0]}.out", "wb") as out:
             process = subprocess.Popen(
-                [sys.executable, "-m", "neuroshorts.cli", "worker"],
+                [sys.executable, "-m", "neuroshorts", "worker"],
                 env=env,
                 stdout=out,
                 stderr=subprocess.STDOUT,

@@ -122,7 +122,7 @@ def test_no_secret_reaches_any_log_of_a_full_run(tmp_path):
         }
         out = (tmp_path / "serve.out").open("wb")
         serve = subprocess.Popen(
-            [sys.executable, "-m", "neuroshorts.cli", "-v", "serve", "--port", str(port)],
+            [sys.executable, "-m", "neuroshorts", "-v", "serve", "--port", str(port)],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,

@@ -22,7 +22,7 @@ def test_serve_runs_api_and_worker_in_one_command_and_submit_waits_for_the_video
         "NEUROSHORTS_LOG_FILE": str(tmp_path / "serve.log"),
         "NEUROSHORTS_QUEUE": f"cli-{port}",
     }
-    command = [sys.executable, "-m", "neuroshorts.cli"]
+    command = [sys.executable, "-m", "neuroshorts"]
     draft = ["-p", "script", "Hi.", "-p", "quality", "draft"]
     with open(tmp_path / "serve.out", "wb") as out:
         server = subprocess.Popen(
