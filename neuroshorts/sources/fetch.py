@@ -14,9 +14,7 @@ from typing import Any
 
 import fsspec
 from fsspec.callbacks import Callback
-from fsspec.implementations.http import HTTPFileSystem
 
-from neuroshorts.sources.guard import guarded_client
 from neuroshorts.sources.policy import MAX_BYTES_ENV, Policy
 
 #: Optional extras that bring a protocol's fsspec implementation.
@@ -77,6 +75,12 @@ def download(url: str, destination: Path, policy: Policy) -> None:
     """Copy the remote file `url` to `destination`, refusing what the policy refuses."""
     protocol = url.split("://", 1)[0].lower()
     if protocol in ("http", "https"):
+        # Imported here: aiohttp costs every kernel and command 0.2 s at start, and most
+        # renders fetch nothing over HTTP.
+        from fsspec.implementations.http import HTTPFileSystem
+
+        from neuroshorts.sources.guard import guarded_client
+
         fs = HTTPFileSystem(get_client=partial(guarded_client, policy), skip_instance_cache=True)
     else:
         fs = filesystem(protocol)

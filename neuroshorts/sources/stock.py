@@ -19,11 +19,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
-
 PREFIX = "stock:"
 _TARGET_HEIGHT = 1920
-_TIMEOUT = httpx.Timeout(20.0)
+_TIMEOUT = 20.0  # seconds
 
 Json = dict[str, Any]
 
@@ -161,6 +159,8 @@ def search(reference: str) -> str:
     if not key:
         raise StockError(f"needs an API key in {provider.key_env}", f"{provider.key_env} set")
     base = os.environ.get(provider.url_env) or provider.default_url
+    import httpx  # here, not at the top: it costs every kernel's start 0.1 s
+
     try:
         response = httpx.get(
             base.rstrip("/") + provider.path,
