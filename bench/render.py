@@ -5,6 +5,9 @@ ours     `neuroshorts.render.render` of a 30 s 1080x1920 short built like the ex
          narration; narration is synthesised before timing starts).
 floor    ffmpeg decoding that very MP4 and re-encoding its frames and audio with the same
          x264/AAC settings: what the encoder alone costs for this content (plus a decode).
+x264     our exact frames, composed beforehand into a raw file, encoded by the same ffmpeg
+         command as ours: the encoder with no compositor at all. No renderer at this
+         preset can be faster, so MoviePy's time over it bounds any speed-up against MoviePy.
 moviepy  MoviePy `CompositeVideoClip` of the same composition (the same background image
          zoomed about its centre, the same title and caption artwork, the same audio),
          written with the same x264 preset and CRF.
@@ -37,7 +40,7 @@ from pathlib import Path
 import imageio_ffmpeg
 
 from neuroshorts.engines import audio, subtitle, visuals
-from neuroshorts.render import get_quality, render
+from neuroshorts.render import ffmpeg_command, get_quality, render
 from neuroshorts.scene import Canvas, Short, Span
 
 SCRIPT = (
@@ -94,6 +97,23 @@ def floor(video: Path, out: Path, quality: str) -> float:
         str(out),
     ]
     return _timed(lambda: subprocess.run(command, check=True))
+
+
+def raw_frames(short: Short, quality: str, out: Path) -> Short:
+    """Write `short`'s frames at `quality`'s size to `out` as raw yuv420p; the sized short."""
+    sized = short.resized(short.canvas.scaled(get_quality(quality).scale))
+    with open(out, "wb") as raw:
+        for t in sized.times():
+            raw.write(sized.planes(t).buffer.data)
+    return sized
+
+
+def encoder_alone(sized: Short, raw: Path, out: Path, quality: str) -> float:
+    """Our own ffmpeg command, its stdin the composed frames in `raw` (ffmpeg reads a pipe
+    faster than it reads the same file by name)."""
+    command = ffmpeg_command(sized, out, get_quality(quality))
+    with open(raw, "rb") as frames:
+        return _timed(lambda: subprocess.run(command, stdin=frames, check=True))
 
 
 def moviepy_render(short: Short, pages: list[subtitle.Page], out: Path, quality: str) -> float:
@@ -232,18 +252,27 @@ def main() -> None:
         return
     moviepy_runs = args.runs if args.moviepy_runs is None else args.moviepy_runs
 
-    times: dict[str, list[float]] = {"ours": [], "floor": [], "moviepy": [], "cli": []}
+    times: dict[str, list[float]] = {
+        "ours": [],
+        "floor": [],
+        "x264": [],
+        "moviepy": [],
+        "cli": [],
+    }
     with tempfile.TemporaryDirectory(prefix="neuroshorts-bench-") as tmp:
         workdir = Path(tmp)
         for seconds in args.rss_seconds:  # warm the narration cache for the RSS children
             audio.narrate(script_for(seconds), workdir / "warm.wav")
         short, pages = build_short(workdir, args.seconds)
+        raw = workdir / "frames.yuv"
+        sized = raw_frames(short, args.quality, raw)
         for run in range(args.runs):
             ours = workdir / "ours.mp4"
             started = time.perf_counter()
             render(short, ours, quality=args.quality, progress=False)
             times["ours"].append(time.perf_counter() - started)
             times["floor"].append(floor(ours, workdir / "floor.mp4", args.quality))
+            times["x264"].append(encoder_alone(sized, raw, workdir / "x264.mp4", args.quality))
             if run < moviepy_runs:
                 mp4 = workdir / "moviepy.mp4"
                 times["moviepy"].append(moviepy_render(short, pages, mp4, args.quality))
@@ -267,8 +296,11 @@ def main() -> None:
         runs = ", ".join(f"{v:.1f}" for v in times[name])
         print(f"{name:8s}: {value:6.1f} s median ({frames / value:5.1f} fps; runs {runs})")
     print(f"ratio   : ours {median['ours'] / median['floor']:.2f}x the encode floor")
+    print(f"ratio   : ours {median['ours'] / median['x264']:.2f}x x264 alone on raw frames")
     if "moviepy" in median:
         print(f"speedup : ours {median['moviepy'] / median['ours']:.1f}x faster than MoviePy")
+        bound = median["moviepy"] / median["x264"]
+        print(f"bound   : x264 alone is {bound:.1f}x faster than MoviePy (no renderer can beat it)")
     if "cli" in median:
         print(f"ratio   : whole CLI render {median['cli'] / median['floor']:.2f}x the encode floor")
     for seconds, peaks in rss.items():
