@@ -1,4 +1,4 @@
-"""The engine's own BS.1770-4 meter, true peak and limiter, against references.
+"""The engine's own BS.1770-4 meter, true peak, limiter and resampler, against references.
 
 pyloudnorm and scipy are references here only: the package must import neither, since
 scipy.signal alone costs about 1.6 s at the start of every render's kernel.
@@ -11,7 +11,7 @@ import tracemalloc
 import numpy as np
 import pyloudnorm
 import pytest
-from scipy.signal import lfilter, resample_poly
+from scipy.signal import butter, lfilter, resample_poly, sosfiltfilt
 
 from neuroshorts.engines.audio import loudness, truepeak
 from neuroshorts.engines.audio.loudness import integrated_loudness, k_weighted
@@ -21,6 +21,7 @@ from neuroshorts.engines.audio.mastering import (
     _running_minimum,
     master,
 )
+from neuroshorts.engines.audio.mixing import _resample
 from neuroshorts.engines.audio.music import BEDS, generate_pad
 
 
@@ -196,3 +197,39 @@ def test_master_reaches_the_target_under_the_ceiling() -> None:
     assert measured.integrated == pytest.approx(-14.0, abs=0.1)
     assert measured.integrated == integrated_loudness(mastered, 48000)
     assert 20 * np.log10(truepeak.per_sample(mastered).max()) <= -1.0
+
+
+@pytest.mark.parametrize("rate", [22050, 24000, 44100])
+def test_narration_is_resampled_to_48_khz_without_audible_change(rate: int) -> None:
+    voice = speech_like(rate, seconds=5.0)
+    voice[: rate // 2] = 0  # a recording's lead-in and tail of silence
+    voice[-rate // 2 :] = 0
+    ours = _resample(voice, rate)
+    reference = resample_poly(voice.astype(np.float64), 48000, rate)
+    assert len(ours) == len(reference)
+    assert integrated_loudness(ours, 48000) == pytest.approx(
+        integrated_loudness(reference.astype(np.float32), 48000), abs=0.1
+    )
+    # The same signal wherever resample_poly's filter is flat; over 80 % of the old
+    # Nyquist its slope and the FFT's brick wall differ, as two good resamplers do.
+    difference = np.abs(np.fft.rfft(ours - reference)) ** 2
+    power = np.abs(np.fft.rfft(reference)) ** 2
+    flat = np.fft.rfftfreq(len(reference), 1 / 48000) < 0.8 * rate / 2
+    assert 10 * np.log10(difference[flat].sum() / power[flat].sum()) < -60
+    ends = np.concatenate([ours[:4800], ours[-4800:]])
+    assert np.abs(ends).max() < 1e-3  # no click: nothing wraps from one end to the other
+
+
+def test_a_narration_cut_mid_sound_does_not_wrap_around() -> None:
+    # FFT resampling treats the signal as periodic: a loud end must not leak into a
+    # silent start, and under the band edge the cut is what resample_poly makes of it.
+    voice = speech_like(22050, seconds=3.0)[:39966]  # stops mid-syllable
+    voice[:11025] = 0  # after half a second of silence
+    assert np.abs(voice[-50:]).max() > 0.1
+    ours = _resample(voice, 22050)
+    reference = resample_poly(voice.astype(np.float64), 320, 147)
+    assert np.abs(ours[:4800]).max() < 1e-3
+    under_edge = butter(8, 0.8 * 22050 / 2, fs=48000, output="sos")
+    ours, reference = sosfiltfilt(under_edge, ours), sosfiltfilt(under_edge, reference)
+    peak = np.abs(reference).max()
+    np.testing.assert_allclose(ours[-960:], reference[-960:], rtol=0, atol=0.01 * peak)

@@ -16,11 +16,11 @@ from pathlib import Path
 
 import av
 import numpy as np
-from scipy.signal import resample_poly
 
 from neuroshorts.assets import resolve
 from neuroshorts.engines.audio.decode import decode, read_wav, write_wav
-from neuroshorts.engines.audio.mastering import Loudness, integrated_loudness, master
+from neuroshorts.engines.audio.loudness import integrated_loudness
+from neuroshorts.engines.audio.mastering import Loudness, master
 from neuroshorts.engines.audio.music import build_bed, ducking_gain, load_track
 from neuroshorts.engines.audio.narration import Narration
 from neuroshorts.scene import AudioTrack, Sound
@@ -28,6 +28,9 @@ from neuroshorts.scene import AudioTrack, Sound
 logger = logging.getLogger(__name__)
 
 RATE = 48_000
+#: Silence laid on both sides of the narration before resampling it through the FFT, so
+#: the periodic signal that the FFT assumes does not run its end into its start.
+_RESAMPLE_GUARD = 0.1  # seconds
 
 
 @dataclass(frozen=True)
@@ -192,10 +195,57 @@ def _at_level(samples: np.ndarray, voice: float, level_db: float) -> np.ndarray 
 
 
 def _resample(samples: np.ndarray, rate: int) -> np.ndarray:
+    """Mono `samples` at `rate` brought to RATE by band-limited (FFT) resampling.
+
+    Both signals are a whole number of periods of the two rates' reduced ratio long, so
+    the output grid lines up with the input's exactly, times an even number with no
+    prime factor over 5 so the FFTs stay fast; `_RESAMPLE_GUARD` of silence on each side
+    keeps the ends apart. The output has resample_poly's length, ceil(n * RATE / rate).
+    """
     if rate == RATE:
         return samples
     divisor = math.gcd(rate, RATE)
-    return resample_poly(samples, RATE // divisor, rate // divisor).astype(np.float32)
+    up, down = RATE // divisor, rate // divisor
+    guard = down * math.ceil(_RESAMPLE_GUARD * rate / down)
+    periods = _fast_length(math.ceil((len(samples) + 2 * guard) / down))
+    padded = np.zeros(periods * down, dtype=np.float32)  # float32 FFTs: twice as fast
+    padded[guard : guard + len(samples)] = samples
+    spectrum = _resized_spectrum(np.fft.rfft(padded), periods * down, periods * up)
+    out = np.fft.irfft(spectrum, periods * up) * np.float32(up / down)
+    start, count = guard // down * up, -(-len(samples) * up // down)
+    return out[start : start + count].astype(np.float32)
+
+
+def _resized_spectrum(spectrum: np.ndarray, length: int, new_length: int) -> np.ndarray:
+    """The rfft `spectrum` of an even `length` signal cut or zero-extended to `new_length`.
+
+    A Nyquist bin is a cosine that both halves of the spectrum share: growing splits it
+    between the two, shrinking folds the two into the new one.
+    """
+    resized = np.zeros(new_length // 2 + 1, dtype=spectrum.dtype)
+    shared = min(len(spectrum), len(resized))
+    resized[:shared] = spectrum[:shared]
+    if new_length > length:
+        resized[length // 2] *= 0.5
+    else:
+        resized[-1] = 2 * resized[-1].real
+    return resized
+
+
+def _fast_length(minimum: int) -> int:
+    """The smallest even number >= `minimum` with no prime factor over 5 (fast FFTs)."""
+    best = 2 * max(minimum, 1)
+    fives = 1
+    while fives < best:
+        threes = fives
+        while threes < best:
+            length = 2 * threes
+            while length < minimum:
+                length *= 2
+            best = min(best, length)
+            threes *= 3
+        fives *= 5
+    return best
 
 
 def _log(path: Path, measured: Loudness, music: str | Sequence[str]) -> None:
