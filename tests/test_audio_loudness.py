@@ -6,6 +6,8 @@ scipy.signal alone costs about 1.6 s at the start of every render's kernel.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import tracemalloc
 
 import numpy as np
@@ -233,3 +235,14 @@ def test_a_narration_cut_mid_sound_does_not_wrap_around() -> None:
     ours, reference = sosfiltfilt(under_edge, ours), sosfiltfilt(under_edge, reference)
     peak = np.abs(reference).max()
     np.testing.assert_allclose(ours[-960:], reference[-960:], rtol=0, atol=0.01 * peak)
+
+
+def test_importing_the_audio_engine_loads_neither_scipy_nor_pyloudnorm() -> None:
+    code = (
+        "import sys, neuroshorts.engines.audio\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('scipy', 'pyloudnorm')))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"

@@ -17,7 +17,6 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
-from scipy.signal import butter, sosfilt
 
 from neuroshorts.assets import BUILTIN, resolve
 from neuroshorts.engines.audio.decode import decode, read_wav, write_wav
@@ -69,6 +68,9 @@ def generate_pad(chords: Sequence[Sequence[int]], rate: int) -> np.ndarray:
     out of the voice's presence range. The loop's tail is folded onto its head, so
     repeating it has no seam.
     """
+    # Imported here, not at the top: scipy.signal costs ~1.6 s at every render's start.
+    from scipy.signal import butter, sosfilt
+
     length = round(len(chords) * _CHORD_SECONDS * rate)
     overlap = round(1.5 * rate)
     t = np.arange(round(_CHORD_SECONDS * rate) + overlap) / rate
