@@ -230,6 +230,8 @@ def latency(running: Service, clients: int, seconds: float) -> dict[str, float]:
                 f"{name}_count": len(calls),
             }
         still = [http.get(f"/v1/renders/{j}").json()["state"] for j in busy]
+        for job in busy:  # they only kept the workers busy; a worker stops after its task
+            http.post(f"/v1/renders/{job}/cancel")
         while queued := http.get("/v1/renders", params={"state": "queued", "limit": 500}).json():
             if not queued["items"]:
                 break
