@@ -7,13 +7,16 @@ as a whole. These tests drive the store directly, with threads where races matte
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC
+from datetime import UTC, datetime
 
 import pytest
 from service_stack import postgres_database
+from sqlalchemy import event
 
+from neuroshorts.service.marks import SentMarks
 from neuroshorts.service.schemas import State
 from neuroshorts.service.store import IdempotencyConflict, JobStore, NewJob
 
@@ -127,3 +130,24 @@ def test_listing_filters_by_state_and_batch(store):
     assert total == 3 and {job.id for job in jobs} == ids
     queued, _ = store.list_jobs(state=State.queued, batch_id=batch, limit=2)
     assert len(queued) == 2
+
+
+def test_sent_marks_arriving_together_are_written_in_one_transaction(store):
+    """At 50 submits a second a transaction per mark took a sixth of the API's CPU."""
+    jobs = [job for job, _ in store.create_many([new() for _ in range(20)])]
+    assert {job.id for job in jobs} <= {job.id for job in store.to_send(unsent_for=0)}
+    commits = []
+    listener = lambda connection: commits.append(1)  # noqa: E731
+    event.listen(store.engine, "commit", listener)
+    try:
+        marks = SentMarks(store)
+        moment = datetime.now(UTC)
+        for job in jobs:  # submits a few milliseconds apart, as under load
+            marks.add(job.id, moment)
+            time.sleep(0.005)
+        marks.close()
+    finally:
+        event.remove(store.engine, "commit", listener)
+    assert len(commits) == 1
+    unsent = {job.id for job in store.to_send(unsent_for=0)}
+    assert unsent.isdisjoint(job.id for job in jobs)
