@@ -8,6 +8,7 @@ Fail", a flaky network) return the first job instead of rendering the video twic
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import hmac
 import json
@@ -71,6 +72,11 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await run_in_threadpool(_warm_up, celery)
+        # The modules, routes and schemas loaded by now live as long as the process, yet
+        # every full collection walked them: 280,000 objects, a 0.2 s pause of every
+        # request at the submit p99 on a slow machine. Frozen, the collector skips them.
+        gc.collect()
+        gc.freeze()
         sweeper = Sweeper(store, settings, celery) if sweep else None
         if sweeper:
             sweeper.start()
