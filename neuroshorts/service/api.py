@@ -29,6 +29,7 @@ from fastapi.security import APIKeyHeader
 import neuroshorts
 from neuroshorts import batch, templates
 from neuroshorts.service import catalog, errors, limits, outputs, queue, references, webhooks
+from neuroshorts.service.checkpoints import WalCheckpoints
 from neuroshorts.service.config import Settings
 from neuroshorts.service.errors import ApiError
 from neuroshorts.service.marks import SentMarks
@@ -77,6 +78,7 @@ def create_app(
         # request at the submit p99 on a slow machine. Frozen, the collector skips them.
         gc.collect()
         gc.freeze()
+        checkpoints = WalCheckpoints(store.engine) if store.url.startswith("sqlite") else None
         sweeper = Sweeper(store, settings, celery) if sweep else None
         if sweeper:
             sweeper.start()
@@ -84,6 +86,8 @@ def create_app(
         if sweeper:
             sweeper.stop()
         marks.close()
+        if checkpoints:
+            checkpoints.close()
         store.close()
 
     app = FastAPI(

@@ -16,6 +16,7 @@ import pytest
 from service_stack import postgres_database
 from sqlalchemy import event
 
+from neuroshorts.service.checkpoints import WalCheckpoints
 from neuroshorts.service.marks import SentMarks
 from neuroshorts.service.schemas import State
 from neuroshorts.service.store import IdempotencyConflict, JobStore, NewJob
@@ -151,3 +152,21 @@ def test_sent_marks_arriving_together_are_written_in_one_transaction(store):
     assert len(commits) == 1
     unsent = {job.id for job in store.to_send(unsent_for=0)}
     assert unsent.isdisjoint(job.id for job in jobs)
+
+
+def test_the_api_store_checkpoints_its_log_from_a_thread_not_from_a_submit(tmp_path):
+    """SQLite checkpoints inside the commit that fills its log, and every submit queued
+    behind that commit waited for the copy and its fsync."""
+    jobs = JobStore(f"sqlite:///{tmp_path / 'jobs.sqlite'}")
+    database, wal = tmp_path / "jobs.sqlite", tmp_path / "jobs.sqlite-wal"
+    checkpoints = WalCheckpoints(jobs.engine, every=3600)
+    try:
+        for _ in range(400):  # about 2,000 pages of log: twice SQLite's threshold
+            jobs.create(new())
+        assert wal.stat().st_size > 1500 * 4096, "a commit checkpointed the log itself"
+        before = database.stat().st_size
+    finally:
+        checkpoints.close()
+    assert database.stat().st_size > 3 * before, "closing copies the log into the database"
+    assert jobs.count() == 400
+    jobs.close()
