@@ -31,6 +31,7 @@ from sqlalchemy import (
     create_engine,
     event,
     func,
+    insert,
     inspect,
     select,
     text,
@@ -194,8 +195,13 @@ class JobStore:
         return self.create_many([new])[0]
 
     def create_many(self, news: Sequence[NewJob], *, retry: bool = True) -> list[tuple[Job, bool]]:
-        """`create` for several jobs in one transaction: all are inserted or none."""
+        """`create` for several jobs in one transaction: all are inserted or none.
+
+        The rows go in as one Core INSERT, not through the ORM's unit of work, which
+        cost a submit more than the statement itself.
+        """
         results: list[tuple[Job, bool]] = []
+        rows: list[dict[str, Any]] = []
         try:
             with self._writing() as session:
                 for new in news:
@@ -208,43 +214,53 @@ class JobStore:
                             )
                         results.append((_job(existing), False))
                         continue
-                    row = self._row(new)
-                    session.add(row)
-                    results.append((row, True))  # type: ignore[arg-type]
-                session.flush()
+                    values = self._values(new)
+                    rows.append(values)
+                    results.append((_job(JobRow(**values)), True))
+                if rows:
+                    session.execute(insert(JobRow), rows)
         except IntegrityError:
             # Another request with the same key won the race: return what it stored.
             if retry and any(new.idempotency_key for new in news):
                 return self.create_many(news, retry=False)
             raise
-        return [(_job(item) if isinstance(item, JobRow) else item, new) for item, new in results]
+        return results
 
     def _by_key(self, session: Session, key: str | None) -> JobRow | None:
         if key is None:
             return None
         return session.scalars(select(JobRow).where(JobRow.idempotency_key == key)).first()
 
-    def _row(self, new: NewJob) -> JobRow:
+    def _values(self, new: NewJob) -> dict[str, Any]:
         moment = now()
-        return JobRow(
-            id=new.id or new_id(),
-            template=new.template,
-            parameters=new.parameters,
-            output=new.output,
-            state=State.queued,
-            stage="queued",
-            progress=0.0,
-            idempotency_key=new.idempotency_key,
-            fingerprint=new.fingerprint,
-            batch_id=new.batch_id,
-            callback_url=new.callback_url,
-            webhook_state="pending" if new.callback_url else None,
-            deliveries=[],
-            cancel_requested=False,
-            attempt=0,
-            created_at=moment,
-            updated_at=moment,
-        )
+        return {
+            "id": new.id or new_id(),
+            "template": new.template,
+            "parameters": new.parameters,
+            "output": new.output,
+            "state": State.queued,
+            "stage": "queued",
+            "progress": 0.0,
+            "manifest": None,
+            "error": None,
+            "error_kind": None,
+            "idempotency_key": new.idempotency_key,
+            "fingerprint": new.fingerprint,
+            "batch_id": new.batch_id,
+            "callback_url": new.callback_url,
+            "webhook_state": "pending" if new.callback_url else None,
+            "deliveries": [],
+            "cancel_requested": False,
+            "attempt": 0,
+            "worker_host": None,
+            "worker_pid": None,
+            "kernel_pid": None,
+            "created_at": moment,
+            "started_at": None,
+            "finished_at": None,
+            "updated_at": moment,
+            "enqueued_at": None,
+        }
 
     def delete(self, job_id: str) -> None:
         """Forget a job that could not be queued, so a retry of the request starts afresh."""
