@@ -200,31 +200,29 @@ class JobStore:
         The rows go in as one Core INSERT, not through the ORM's unit of work, which
         cost a submit more than the statement itself.
         """
-        results: list[tuple[Job, bool]] = []
-        rows: list[dict[str, Any]] = []
+        found: list[JobRow | dict[str, Any]] = []
         try:
+            # Only the statements hold the write lock; the jobs are made after it.
             with self._writing() as session:
                 for new in news:
                     existing = self._by_key(session, new.idempotency_key)
-                    if existing is not None:
-                        if existing.fingerprint != new.fingerprint:
-                            raise IdempotencyConflict(
-                                f"Idempotency-Key {new.idempotency_key!r} was already used "
-                                "for a different request"
-                            )
-                        results.append((_job(existing), False))
-                        continue
-                    values = self._values(new)
-                    rows.append(values)
-                    results.append((_job(JobRow(**values)), True))
-                if rows:
+                    if existing is not None and existing.fingerprint != new.fingerprint:
+                        raise IdempotencyConflict(
+                            f"Idempotency-Key {new.idempotency_key!r} was already used "
+                            "for a different request"
+                        )
+                    found.append(existing if existing is not None else self._values(new))
+                if rows := [item for item in found if isinstance(item, dict)]:
                     session.execute(insert(JobRow), rows)
         except IntegrityError:
             # Another request with the same key won the race: return what it stored.
             if retry and any(new.idempotency_key for new in news):
                 return self.create_many(news, retry=False)
             raise
-        return results
+        return [
+            (_job(JobRow(**item)), True) if isinstance(item, dict) else (_job(item), False)
+            for item in found
+        ]
 
     def _by_key(self, session: Session, key: str | None) -> JobRow | None:
         if key is None:
