@@ -1,4 +1,5 @@
-"""The `neuroshorts` command starts without loading what it never uses."""
+"""The `neuroshorts` command starts without loading what it never uses, and the API loads
+what its first request needs before it answers."""
 
 import os
 import subprocess

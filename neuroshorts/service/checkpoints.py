@@ -7,11 +7,11 @@ to 0.2 s while renders wrote to the same disk, and every submit queued behind it
 as long (the API's writers share one lock, see `JobStore._writing`). So the API turns
 that off for its own connections and checkpoints from this thread every `every` seconds.
 A PASSIVE checkpoint takes no write lock: submits go on committing while it copies.
-Every second, so that the log stays under SQLite's threshold (50 submits a second add
+
+It runs every second, so that the log stays under SQLite's threshold (50 submits a second add
 ~270 pages a second): past it, every commit of a worker's heartbeat checkpoints, and with
 checkpoints every 10 s a heartbeat's write was seen taking 0.24 s, the API's write beside
-it 0.33 s.
-Other processes (workers) keep SQLite's automatic checkpoints; they write little.
+it 0.33 s. Other processes (workers) keep SQLite's automatic checkpoints; they write little.
 """
 
 from __future__ import annotations
@@ -42,11 +42,10 @@ class WalCheckpoints:
         self._thread = threading.Thread(target=self._run, name="wal-checkpoints", daemon=True)
         self._thread.start()
 
-    def checkpoint(self) -> tuple[int, int, int]:
-        """One PASSIVE checkpoint: (busy, frames in the log, frames checkpointed)."""
+    def checkpoint(self) -> None:
+        """One PASSIVE checkpoint: copies what it can, waits for nobody."""
         with self.engine.connect() as connection:
-            busy, frames, done = connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)").one()
-        return busy, frames, done
+            connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
 
     def close(self) -> None:
         """Stop the thread after a last checkpoint."""

@@ -230,6 +230,7 @@ class JobStore:
         return session.scalars(select(JobRow).where(JobRow.idempotency_key == key)).first()
 
     def _values(self, new: NewJob) -> dict[str, Any]:
+        """A new job's row; the columns left out start NULL."""
         moment = now()
         return {
             "id": new.id or new_id(),
@@ -239,9 +240,6 @@ class JobStore:
             "state": State.queued,
             "stage": "queued",
             "progress": 0.0,
-            "manifest": None,
-            "error": None,
-            "error_kind": None,
             "idempotency_key": new.idempotency_key,
             "fingerprint": new.fingerprint,
             "batch_id": new.batch_id,
@@ -250,14 +248,8 @@ class JobStore:
             "deliveries": [],
             "cancel_requested": False,
             "attempt": 0,
-            "worker_host": None,
-            "worker_pid": None,
-            "kernel_pid": None,
             "created_at": moment,
-            "started_at": None,
-            "finished_at": None,
             "updated_at": moment,
-            "enqueued_at": None,
         }
 
     def delete(self, job_id: str) -> None:
