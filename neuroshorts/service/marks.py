@@ -13,16 +13,13 @@ message after `resend_after`, which a worker acknowledges and ignores (see sweep
 from __future__ import annotations
 
 import logging
-import queue
-import threading
-import time
 from datetime import datetime
 
+from neuroshorts.service.batching import Batcher
 from neuroshorts.service.store import JobStore
 
 log = logging.getLogger(__name__)
 
-_STOP = None
 #: Seconds the thread gathers marks after the first before writing them.
 GATHER = 0.25
 
@@ -32,35 +29,14 @@ class SentMarks:
 
     def __init__(self, store: JobStore) -> None:
         self.store = store
-        self._queue: queue.SimpleQueue[tuple[str, datetime] | None] = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._run, name="sent-marks", daemon=True)
-        self._thread.start()
+        self._batcher = Batcher("sent-marks", self._write, GATHER)
 
     def add(self, job_id: str, moment: datetime) -> None:
-        self._queue.put((job_id, moment))
+        self._batcher.put((job_id, moment))
 
     def close(self) -> None:
         """Write what is pending, then stop."""
-        self._queue.put(_STOP)
-        self._thread.join(timeout=30)
-
-    def _run(self) -> None:
-        stopping = False
-        while not stopping:
-            marks: list[tuple[str, datetime]] = []
-            item = self._queue.get()
-            until = time.monotonic() + GATHER
-            while True:
-                if item is _STOP:
-                    stopping = True
-                    break
-                marks.append(item)
-                try:
-                    item = self._queue.get(timeout=max(0.0, until - time.monotonic()))
-                except queue.Empty:
-                    break
-            if marks:
-                self._write(marks)
+        self._batcher.close()
 
     def _write(self, marks: list[tuple[str, datetime]]) -> None:
         try:
