@@ -29,6 +29,7 @@ from fastapi.security import APIKeyHeader
 import neuroshorts
 from neuroshorts import batch, templates
 from neuroshorts.service import catalog, errors, limits, outputs, queue, references, webhooks
+from neuroshorts.service.admissions import Admissions
 from neuroshorts.service.checkpoints import WalCheckpoints
 from neuroshorts.service.config import Settings
 from neuroshorts.service.errors import ApiError
@@ -69,6 +70,7 @@ def create_app(
     celery = celery or queue.make_celery(settings)
     store = JobStore(settings.database_url)
     marks = SentMarks(store)
+    admissions = Admissions(store)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -85,6 +87,7 @@ def create_app(
         yield
         if sweeper:
             sweeper.stop()
+        admissions.close()
         marks.close()
         if checkpoints:
             checkpoints.close()
@@ -110,7 +113,7 @@ def create_app(
 
     app.include_router(_health(settings, store, celery))
     app.include_router(
-        _routes(settings, store, celery, marks),
+        _routes(settings, store, celery, marks, admissions),
         dependencies=[Depends(require_key)],
         responses=_ERRORS,
     )
@@ -165,7 +168,13 @@ def _check(settings: Settings, celery: Celery) -> None:
     queue.check_broker(celery)
 
 
-def _routes(settings: Settings, store: JobStore, celery: Celery, marks: SentMarks) -> APIRouter:
+def _routes(
+    settings: Settings,
+    store: JobStore,
+    celery: Celery,
+    marks: SentMarks,
+    admissions: Admissions,
+) -> APIRouter:
     router = APIRouter()
     assert settings.output_dir is not None
     output_root = settings.output_dir.resolve()
@@ -221,7 +230,7 @@ def _routes(settings: Settings, store: JobStore, celery: Celery, marks: SentMark
 
     def submit(news: list[NewJob]) -> list[tuple[Job, bool]]:
         try:
-            results = store.create_many(news)
+            results = admissions.create(news)
         except IdempotencyConflict as error:
             raise ApiError(409, str(error), "Idempotency-Key") from None
         for index, (job, created) in enumerate(results):

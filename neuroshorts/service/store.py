@@ -194,40 +194,59 @@ class JobStore:
         """
         return self.create_many([new])[0]
 
-    def create_many(self, news: Sequence[NewJob], *, retry: bool = True) -> list[tuple[Job, bool]]:
-        """`create` for several jobs in one transaction: all are inserted or none.
+    def create_many(self, news: Sequence[NewJob]) -> list[tuple[Job, bool]]:
+        """`create` for several jobs in one transaction: all are inserted or none."""
+        outcome = self.create_groups([news])[0]
+        if isinstance(outcome, IdempotencyConflict):
+            raise outcome
+        return outcome
 
-        The rows go in as one Core INSERT, not through the ORM's unit of work, which
-        cost a submit more than the statement itself.
+    def create_groups(
+        self, groups: Sequence[Sequence[NewJob]], *, retry: bool = True
+    ) -> list[list[tuple[Job, bool]] | IdempotencyConflict]:
+        """`create_many` for the requests of several clients, in one transaction.
+
+        Each group stands alone: one whose key conflicts gets its IdempotencyConflict and
+        inserts nothing, the others go in. A key met twice answers the first job, also
+        within the same call. The rows go in as one Core INSERT, not through the ORM's
+        unit of work, which cost a submit more than the statement itself.
         """
-        found: list[JobRow | dict[str, Any]] = []
+        outcomes: list[list[tuple[JobRow | dict[str, Any], bool]] | IdempotencyConflict] = []
         try:
             # Only the statements hold the write lock; the jobs are made after it.
             with self._writing() as session:
-                for new in news:
-                    existing = self._by_key(session, new.idempotency_key)
-                    if existing is not None and existing.fingerprint != new.fingerprint:
-                        raise IdempotencyConflict(
-                            f"Idempotency-Key {new.idempotency_key!r} was already used "
-                            "for a different request"
-                        )
-                    found.append(existing if existing is not None else self._values(new))
-                if rows := [item for item in found if isinstance(item, dict)]:
+                known = self._by_keys(session, groups)
+                for news in groups:
+                    outcomes.append(_resolve(news, known, self._values))
+                rows = [
+                    item
+                    for outcome in outcomes
+                    if not isinstance(outcome, IdempotencyConflict)
+                    for item, created in outcome
+                    if created
+                ]
+                if rows:
                     session.execute(insert(JobRow), rows)
         except IntegrityError:
-            # Another request with the same key won the race: return what it stored.
-            if retry and any(new.idempotency_key for new in news):
-                return self.create_many(news, retry=False)
+            # Another process stored one of the keys first: ask again, which finds it.
+            if retry and any(new.idempotency_key for news in groups for new in news):
+                return self.create_groups(groups, retry=False)
             raise
         return [
-            (_job(JobRow(**item)), True) if isinstance(item, dict) else (_job(item), False)
-            for item in found
+            outcome
+            if isinstance(outcome, IdempotencyConflict)
+            else [(_job(_row(item)), created) for item, created in outcome]
+            for outcome in outcomes
         ]
 
-    def _by_key(self, session: Session, key: str | None) -> JobRow | None:
-        if key is None:
-            return None
-        return session.scalars(select(JobRow).where(JobRow.idempotency_key == key)).first()
+    def _by_keys(
+        self, session: Session, groups: Sequence[Sequence[NewJob]]
+    ) -> dict[str, JobRow | dict[str, Any]]:
+        keys = {key for news in groups for new in news if (key := new.idempotency_key)}
+        if not keys:
+            return {}
+        query = select(JobRow).where(JobRow.idempotency_key.in_(keys))
+        return {row.idempotency_key: row for row in session.scalars(query) if row.idempotency_key}
 
     def _values(self, new: NewJob) -> dict[str, Any]:
         """A new job's row; the columns left out start NULL."""
@@ -469,6 +488,40 @@ class JobStore:
                 return
             row.deliveries = [*row.deliveries, delivery]
             row.webhook_state = webhook_state
+
+
+def _resolve(
+    news: Sequence[NewJob],
+    known: dict[str, JobRow | dict[str, Any]],
+    make: Callable[[NewJob], dict[str, Any]],
+) -> list[tuple[JobRow | dict[str, Any], bool]] | IdempotencyConflict:
+    """One request's jobs: the one its key already made (False) or a new row (True).
+
+    A key reused with other parameters is a conflict rather than silently an unrelated
+    job; the request then adds nothing to `known`, so it inserts nothing.
+    """
+    mine: dict[str, JobRow | dict[str, Any]] = {}
+    found: list[tuple[JobRow | dict[str, Any], bool]] = []
+    for new in news:
+        key = new.idempotency_key
+        existing = (mine.get(key) or known.get(key)) if key else None
+        if existing is None:
+            row = make(new)
+            found.append((row, True))
+            if key:
+                mine[key] = row
+        elif _row(existing).fingerprint != new.fingerprint:
+            return IdempotencyConflict(
+                f"Idempotency-Key {key!r} was already used for a different request"
+            )
+        else:
+            found.append((existing, False))
+    known |= mine
+    return found
+
+
+def _row(item: JobRow | dict[str, Any]) -> JobRow:
+    return JobRow(**item) if isinstance(item, dict) else item
 
 
 def _add_missing_columns(engine: Engine) -> None:

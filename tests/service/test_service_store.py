@@ -9,13 +9,16 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import pytest
 from service_stack import postgres_database
-from sqlalchemy import event
+from sqlalchemy import event, text
 
+from neuroshorts.service.admissions import Admissions
 from neuroshorts.service.checkpoints import WalCheckpoints
 from neuroshorts.service.marks import SentMarks
 from neuroshorts.service.schemas import State
@@ -122,6 +125,63 @@ def test_idempotency_keys_return_the_first_job_even_under_a_race(store):
     assert sum(created for _, created in results) == 1
     with pytest.raises(IdempotencyConflict):
         store.create(new(idempotency_key=key, fingerprint="different"))
+
+
+def test_requests_stored_together_each_get_their_own_answer(store):
+    """A conflict of one client's key must not cost the clients committed beside it."""
+    taken = f"key-{uuid.uuid4().hex}"
+    first, _ = store.create(new(idempotency_key=taken, fingerprint="a"))
+    twice = f"key-{uuid.uuid4().hex}"
+    before = store.count()
+    plain, conflict, fresh, again, own = store.create_groups(
+        [
+            [new()],
+            [new(idempotency_key=taken, fingerprint="b"), new()],
+            [new(idempotency_key=twice, fingerprint="c")],
+            [new(idempotency_key=twice, fingerprint="c")],
+            [new(idempotency_key=taken, fingerprint="a")],
+        ]
+    )
+    assert isinstance(conflict, IdempotencyConflict) and taken in str(conflict)
+    assert plain[0][1] and fresh[0][1]
+    assert again == [(fresh[0][0], False)] and own == [(first, False)]
+    assert store.count() == before + 2
+    assert store.get(fresh[0][0].id) == fresh[0][0]
+
+
+@contextmanager
+def writes_held(store: JobStore) -> Iterator[None]:
+    """Another connection holding the database's write lock, as a worker's commit does."""
+    with store.engine.connect() as connection:
+        if store.url.startswith("sqlite"):
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            connection.execute(text("LOCK TABLE neuroshorts_jobs IN EXCLUSIVE MODE"))
+        yield
+        connection.rollback()
+
+
+def test_submits_waiting_on_the_database_are_stored_in_one_transaction(store):
+    """Under load each submit queued behind the one before and paid its own wait."""
+    commits = []
+    listener = lambda connection: commits.append(1)  # noqa: E731
+    admissions = Admissions(store)
+    event.listen(store.engine, "commit", listener)
+    try:
+        with ThreadPoolExecutor(20) as pool, writes_held(store):
+            first = pool.submit(admissions.create, [new()])
+            time.sleep(0.2)  # the admissions thread has taken it and waits on the lock
+            rest = [pool.submit(admissions.create, [new()]) for _ in range(19)]
+            deadline = time.monotonic() + 10
+            while admissions._batcher._queue.qsize() < 19 and time.monotonic() < deadline:
+                time.sleep(0.01)
+        jobs = [job for future in [first, *rest] for job, _ in future.result()]
+    finally:
+        event.remove(store.engine, "commit", listener)
+        admissions.close()
+    assert len(commits) == 2
+    assert len({job.id for job in jobs}) == 20
+    assert all(store.get(job.id) == job for job in jobs)
 
 
 def test_listing_filters_by_state_and_batch(store):
