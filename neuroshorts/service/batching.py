@@ -7,11 +7,14 @@ transaction beats every request thread writing its own.
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 import time
 from collections.abc import Callable
 from typing import Generic, TypeVar
+
+log = logging.getLogger(__name__)
 
 Item = TypeVar("Item")
 _STOP = object()
@@ -55,5 +58,9 @@ class Batcher(Generic[Item]):
                     item = self._queue.get(timeout=max(0.0, until - time.monotonic()))
                 except queue.Empty:
                     break
-            if batch:
+            if not batch:
+                continue
+            try:
                 self._handle(batch)
+            except Exception:  # the thread must live on: the next batch has waiters too
+                log.exception("%s: a batch of %d failed", self._thread.name, len(batch))
