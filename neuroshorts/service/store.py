@@ -229,7 +229,7 @@ class JobStore:
                     session.execute(insert(JobRow), rows)
         except IntegrityError:
             # Another process stored one of the keys first: ask again, which finds it.
-            if retry and any(new.idempotency_key for news in groups for new in news):
+            if retry and any(new.idempotency_key is not None for news in groups for new in news):
                 return self.create_groups(groups, retry=False)
             raise
         return [
@@ -242,11 +242,11 @@ class JobStore:
     def _by_keys(
         self, session: Session, groups: Sequence[Sequence[NewJob]]
     ) -> dict[str, JobRow | dict[str, Any]]:
-        keys = {key for news in groups for new in news if (key := new.idempotency_key)}
+        keys = {new.idempotency_key for news in groups for new in news} - {None}
         if not keys:
             return {}
         query = select(JobRow).where(JobRow.idempotency_key.in_(keys))
-        return {row.idempotency_key: row for row in session.scalars(query) if row.idempotency_key}
+        return {row.idempotency_key: row for row in session.scalars(query)}
 
     def _values(self, new: NewJob) -> dict[str, Any]:
         """A new job's row; the columns left out start NULL."""
@@ -504,11 +504,12 @@ def _resolve(
     found: list[tuple[JobRow | dict[str, Any], bool]] = []
     for new in news:
         key = new.idempotency_key
-        existing = (mine.get(key) or known.get(key)) if key else None
+        # An empty key is a key too (`if key` would store it twice and fail the insert).
+        existing = mine.get(key, known.get(key)) if key is not None else None
         if existing is None:
             row = make(new)
             found.append((row, True))
-            if key:
+            if key is not None:
                 mine[key] = row
         elif _row(existing).fingerprint != new.fingerprint:
             return IdempotencyConflict(

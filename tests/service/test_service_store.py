@@ -149,6 +149,12 @@ def test_requests_stored_together_each_get_their_own_answer(store):
     assert store.get(fresh[0][0].id) == fresh[0][0]
 
 
+def test_an_empty_idempotency_key_is_a_key(store):
+    first, created = store.create(new(idempotency_key="", fingerprint="empty"))
+    again, created_again = store.create(new(idempotency_key="", fingerprint="empty"))
+    assert created and not created_again and again.id == first.id
+
+
 @contextmanager
 def writes_held(store: JobStore) -> Iterator[None]:
     """Another connection holding the database's write lock, as a worker's commit does."""
