@@ -160,9 +160,22 @@ class Layer(ABC):
     #: shows the frame where it is fully on screen, since that is what sells the click.
     headline: bool = False
 
+    @property
+    def label(self) -> str:
+        """A few words a timeline shows beside the layer's kind: its text, its file, its colours."""
+        return ""
+
     @abstractmethod
     def patch(self, t: float, canvas: Canvas) -> Patch | None:
         """The layer's pixels at time `t` (seconds on the short's timeline), or None."""
+
+
+def one_line(text: str, limit: int = 60) -> str:
+    """`text` on one line (whitespace collapsed), cut to `limit` characters with `…`."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    return text[: limit - 1].rstrip() + "…"
 
 
 class Short:

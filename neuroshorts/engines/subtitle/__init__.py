@@ -112,6 +112,10 @@ class CaptionLayer(Layer):
         end = self.pages[-1].end if self.pages else 0.001
         self.span = Span(0.0, max(end, 0.001))
 
+    @property
+    def label(self) -> str:
+        return f"{self.style.name}, {len(self.pages)} pages"
+
     def _index_at(self, t: float) -> int | None:
         index = bisect.bisect_right(self._starts, t) - 1
         if index >= 0 and t < self.pages[index].end:

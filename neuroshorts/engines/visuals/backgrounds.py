@@ -150,6 +150,10 @@ class SolidBackground(_Still):
         super().__init__(span)
         self.color = rgba(color)[:3]
 
+    @property
+    def label(self) -> str:
+        return _hex(self.color)
+
     def draw(self, canvas: Canvas) -> np.ndarray:
         return np.full((canvas.height, canvas.width, 3), self.color, dtype=np.uint8)
 
@@ -161,6 +165,10 @@ class GradientBackground(_Still):
         super().__init__(span)
         self.top = np.array(rgba(top)[:3], dtype=np.float32)
         self.bottom = np.array(rgba(bottom)[:3], dtype=np.float32)
+
+    @property
+    def label(self) -> str:
+        return f"{_hex(self.top)} → {_hex(self.bottom)}"
 
     def draw(self, canvas: Canvas) -> np.ndarray:
         weight = np.linspace(0.0, 1.0, canvas.height, dtype=np.float32)[:, None]
@@ -180,8 +188,13 @@ class AnimatedGradient(Layer):
         if period <= 0:
             raise ValueError(f"period must be positive, got {period}")
         self.span, self.period = span, period
-        swatch = np.array([[rgba(top)[:3]] * 2 + [rgba(bottom)[:3]] * 2] * 2, dtype=np.uint8)
+        self.top, self.bottom = rgba(top)[:3], rgba(bottom)[:3]
+        swatch = np.array([[self.top] * 2 + [self.bottom] * 2] * 2, dtype=np.uint8)
         self._ends = [(float(p[0, 0]), float(p[0, -1])) for p in Planes.from_rgb(swatch)]
+
+    @property
+    def label(self) -> str:
+        return f"{_hex(self.top)} → {_hex(self.bottom)}"
 
     def patch(self, t: float, canvas: Canvas) -> Patch:
         frame = Planes.blank(canvas.width, canvas.height, fill=None)
@@ -203,6 +216,10 @@ class ImageBackground(_Still):
         super().__init__(span)
         fitted_box((1, 1), (1, 1), fit)  # validate early, before any frame is drawn
         self.image, self.fit, self.fill = Path(image), fit, fill
+
+    @property
+    def label(self) -> str:
+        return self.image.name
 
     def draw(self, canvas: Canvas) -> np.ndarray:
         with Image.open(self.image) as source:
@@ -245,6 +262,10 @@ class KenBurns(Layer):
         self.fit, self.fill = fit, fill
         self._resample = resample if exact else crop_resize
         self._pictures: dict[Canvas, Planes] = {}
+
+    @property
+    def label(self) -> str:
+        return self.image.name
 
     def picture(self, canvas: Canvas) -> Planes:
         """The whole picture the camera moves over, at the largest zoom's resolution."""
@@ -304,6 +325,10 @@ class VideoBackground(Layer):
         if not self.trim_end > trim_start >= 0:
             raise ValueError(f"video: trim [{trim_start}, {trim_end}) is empty for {self.video}")
         self._reader: _FrameReader | None = None
+
+    @property
+    def label(self) -> str:
+        return self.video.name
 
     def sound(self, level_db: float = -18.0, *, duck: bool = True) -> Sound:
         """This clip's own audio on the same timeline as its pictures, for `audio.mix`.
@@ -418,6 +443,11 @@ def _to_planes(frame: av.VideoFrame) -> Planes:
         data = np.frombuffer(plane, dtype=np.uint8).reshape(plane.height, plane.line_size)
         out[...] = data[: out.shape[0], : out.shape[1]]
     return planes
+
+
+def _hex(color) -> str:
+    """An RGB triple (ints or floats) as `#rrggbb`."""
+    return "#" + "".join(f"{round(float(c)):02x}" for c in color)
 
 
 def _even(value: float) -> int:

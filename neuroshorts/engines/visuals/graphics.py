@@ -14,7 +14,7 @@ from PIL import Image, ImageDraw, ImageFilter
 
 from neuroshorts.engines.subtitle.safe_area import safe_area_for
 from neuroshorts.engines.visuals.overlays import Graphic
-from neuroshorts.scene import Canvas, Patch, Span
+from neuroshorts.scene import Canvas, Patch, Span, one_line
 from neuroshorts.typography import (
     TextStyle,
     fit,
@@ -103,6 +103,10 @@ class QuoteCard(Graphic):
         self.color, self.accent, self.size = color, accent, size
         self.center_y, self.max_width = center_y, max_width
 
+    @property
+    def label(self) -> str:
+        return one_line(self.quote)
+
     def draw(self, canvas: Canvas) -> Patch:
         width = round(canvas.width * self.max_width)
         body = TextStyle("display", canvas.px(self.size), self.color, line_spacing=1.12)
@@ -147,6 +151,10 @@ class HookTitle(Graphic):
         self.color, self.chip_color, self.chip_text = color, chip_color, chip_text
         self.center_y = center_y
 
+    @property
+    def label(self) -> str:
+        return one_line(self.title)
+
     def draw(self, canvas: Canvas) -> Patch:
         width = round(canvas.width * 0.82)
         style = TextStyle("display", canvas.px(124), self.color, line_spacing=1.02)
@@ -187,8 +195,12 @@ class NumberBadge(Graphic):
         fade: float = 0.2,
     ) -> None:
         super().__init__(span, fade)
-        self.number, self.label = number, label
+        self.number, self.item = number, label
         self.color, self.number_color, self.center_y = color, number_color, center_y
+
+    @property
+    def label(self) -> str:
+        return one_line(f"{self.number} {self.item}")
 
     def draw(self, canvas: Canvas) -> Patch:
         diameter = canvas.px(300)
@@ -203,8 +215,8 @@ class NumberBadge(Graphic):
             ((diameter - (box[0] + box[2])) // 2, (diameter - (box[1] + box[3])) // 2),
         )
         parts, gaps = [disc], []
-        if self.label.strip():
-            parts.append(_label(self.label, canvas))
+        if self.item.strip():
+            parts.append(_label(self.item, canvas))
             gaps.append(canvas.px(36))
         card, pad = drop_shadow(stack(parts, gaps), canvas.px(12), 0.4)
         x = (canvas.width - card.width) // 2
@@ -233,9 +245,13 @@ class LowerThird(Graphic):
         fade: float = 0.3,
     ) -> None:
         super().__init__(span, fade)
-        self.headline, self.kicker, self.label = headline, kicker, label
+        self.headline, self.kicker, self.chip = headline, kicker, label
         self.color, self.bar, self.kicker_bar = color, bar, kicker_bar
         self.headline_color = headline_color
+
+    @property
+    def label(self) -> str:
+        return one_line(self.headline)
 
     def draw(self, canvas: Canvas) -> Patch:
         x0, _, x1, y1 = safe_area_for(canvas).box(canvas)
@@ -248,9 +264,9 @@ class LowerThird(Graphic):
             kicker = text_line(self.kicker, TextStyle("text", canvas.px(40)), width - 2 * pad)
             rows.append(_bar(kicker, width, self.kicker_bar, pad, canvas))
         chip_height = 0
-        if self.label.strip():
+        if self.chip.strip():
             chip_text = TextStyle("display", canvas.px(38), "white")
-            chip = text_line(self.label.upper(), chip_text, width // 2)
+            chip = text_line(self.chip.upper(), chip_text, width // 2)
             rows.insert(0, _bar(chip, chip.width + 2 * pad, self.color, pad, canvas))
             chip_height = rows[0].height
         art = stack(rows, [0] * len(rows), align="left")
@@ -275,16 +291,20 @@ class TopStrip(Graphic):
         fade: float = 0.3,
     ) -> None:
         super().__init__(span, fade)
-        self.text, self.label = text, label
+        self.text, self.chip = text, label
         self.color, self.bar, self.bar_opacity = color, bar, bar_opacity
+
+    @property
+    def label(self) -> str:
+        return one_line(self.text)
 
     def draw(self, canvas: Canvas) -> Patch:
         x0, y0, x1, _ = safe_area_for(canvas).box(canvas)
         width, pad, height = x1 - x0, canvas.px(20), canvas.px(72)
         strip = Image.new("RGBA", (width, height), rgba(self.bar, self.bar_opacity))
         left = 0
-        if self.label.strip():
-            chip_text = text_line(self.label.upper(), TextStyle("display", canvas.px(34)), width)
+        if self.chip.strip():
+            chip_text = text_line(self.chip.upper(), TextStyle("display", canvas.px(34)), width)
             chip = Image.new("RGBA", (chip_text.width + 2 * pad, height), rgba(self.color))
             chip.alpha_composite(chip_text, (pad, (height - chip_text.height) // 2))
             strip.alpha_composite(chip, (0, 0))

@@ -30,6 +30,10 @@ class MoviePyLayer(Layer):
             span = Span(0.0, clip.duration)
         self.clip, self.span, self.x, self.y = clip, span, x, y
 
+    @property
+    def label(self) -> str:
+        return type(self.clip).__name__
+
     def patch(self, t: float, canvas: Canvas) -> Patch:
         local = t - self.span.start
         rgb = np.asarray(self.clip.get_frame(local), dtype=np.uint8)

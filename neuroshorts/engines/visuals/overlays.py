@@ -16,7 +16,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from neuroshorts.planes import Planes
-from neuroshorts.scene import Canvas, Layer, Patch, Span
+from neuroshorts.scene import Canvas, Layer, Patch, Span, one_line
 from neuroshorts.typography import TextStyle, fit, render_block, rgba
 
 Anchor = Literal["top-left", "top-right", "bottom-left", "bottom-right", "center"]
@@ -87,6 +87,10 @@ class TitleCard(Graphic):
         self.center_y = center_y
         self.max_width = max_width
 
+    @property
+    def label(self) -> str:
+        return one_line(self.text)
+
     def draw(self, canvas: Canvas) -> Patch | None:
         if not self.text.strip():
             return None
@@ -135,6 +139,10 @@ class ImageOverlay(Graphic):
     ) -> None:
         super().__init__(span, fade, opacity)
         self.image, self.width, self.anchor, self.margin = Path(image), width, anchor, margin
+
+    @property
+    def label(self) -> str:
+        return self.image.name
 
     def draw(self, canvas: Canvas) -> Patch:
         with Image.open(self.image) as source:

@@ -17,7 +17,7 @@ from PIL import Image, ImageDraw
 
 from neuroshorts.engines.visuals.overlays import Graphic
 from neuroshorts.engines.visuals.text import render_text
-from neuroshorts.scene import Canvas, Patch, Span
+from neuroshorts.scene import Canvas, Patch, Span, one_line
 from neuroshorts.typography import TextStyle, chain, fit, render_block, rgba, split_runs
 
 ShapeKind = Literal["rectangle", "rounded", "ellipse"]
@@ -77,6 +77,10 @@ class Shape(Graphic):
         self.kind, self.box, self.fill, self.radius = kind, box, fill, radius
         self.outline, self.outline_width = outline, outline_width
 
+    @property
+    def label(self) -> str:
+        return f"{self.kind} {self.fill}"
+
     def draw(self, canvas: Canvas) -> Patch:
         x, y, width, height = self.box.pixels(canvas)
         art = Image.new("RGBA", (width, height))
@@ -121,6 +125,10 @@ class TextLayer(Graphic):
         self.text = render_text(text, context, field=field)
         split_runs(self.text, chain(style), field=field)  # an undrawable character fails here
         self.box, self.style, self.max_lines = box, style, max_lines
+
+    @property
+    def label(self) -> str:
+        return one_line(self.text)
 
     def draw(self, canvas: Canvas) -> Patch | None:
         if not self.text.strip():

@@ -45,6 +45,10 @@ class Segments(Layer):
         self._starts = starts
         self.span = Span(starts[0], segments[-1].span.end)
 
+    @property
+    def label(self) -> str:
+        return f"{len(self.segments)} scenes, {self.transition}"
+
     def patch(self, t: float, canvas: Canvas) -> Patch | None:
         index = max(bisect.bisect_right(self._starts, t) - 1, 0)
         incoming = self.segments[index].patch(t, canvas)
