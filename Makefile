@@ -23,12 +23,14 @@ test: lint system-deps
 
 # System packages the tests need: espeak-ng (the light offline voice for Spanish and other
 # languages), Chromium (the studio is tested in a real JupyterLab in a headless browser),
+# Node.js (runs the studio's browser modules under its own test runner),
 # docker-compose (validates the compose files with `config`, no engine needed) and
 # ShellCheck (lints the image's shell scripts).
 system-deps:
 	@missing=""; \
 	ldconfig -p | grep -q libespeak-ng.so.1 || missing="$$missing espeak-ng"; \
 	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	command -v node >/dev/null || missing="$$missing nodejs"; \
 	[ -x /usr/bin/docker-compose ] || missing="$$missing docker-compose"; \
 	[ -x /usr/bin/shellcheck ] || missing="$$missing shellcheck"; \
 	if [ -n "$$missing" ]; then \

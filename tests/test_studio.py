@@ -1,6 +1,15 @@
-"""The studio driven in plain pytest: the widgets' values are what a browser would show."""
+"""The studio driven in plain pytest: the player's traits and messages are what a page gets.
 
+The page's part (reporting its playhead) is played by calling the widget's message
+handler, exactly as the comm would; the frames come back through `send`, captured here.
+"""
+
+import base64
 import io
+import re
+import subprocess
+import sys
+import threading
 import time
 import types
 
@@ -11,8 +20,10 @@ from PIL import Image
 
 from neuroshorts import studio, templates
 from neuroshorts.scene import Canvas, Layer, Short, Span
+from neuroshorts.studio import form
+from neuroshorts.studio.player import esm
 
-PREVIEW = Canvas(360, 640)
+SMALL = Canvas(360, 640)
 
 
 @pytest.fixture
@@ -21,76 +32,194 @@ def short(tmp_path):
     return tone_short(tmp_path, "gradient:#0f2027,#2c5364")
 
 
+@pytest.fixture(autouse=True)
+def no_players_left():
+    yield
+    for player in list(studio._players.values()):
+        player.close()
+    studio._players.clear()
+
+
 def decoded(jpeg: bytes) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(jpeg)).convert("RGB")).astype(int)
 
 
-def expected(short: Short, t: float) -> np.ndarray:
-    """`Short.frame(t)` laid out at the preview's size: what the viewer must show."""
-    return short.resized(PREVIEW).frame(t).astype(int)
+def expected(short: Short, t: float, canvas: Canvas = SMALL) -> np.ndarray:
+    """`Short.frame(t)` laid out at the preview's size: what the player must show."""
+    return short.resized(canvas).frame(t).astype(int)
 
 
-def test_moving_the_slider_shows_the_frame_at_that_t(short):
-    ui = studio.preview(short, interactive=True)
-    shown = {}
+class Page:
+    """Plays the browser: reports a playhead, collects the frames the kernel sends."""
+
+    def __init__(self, player):
+        self.player = player
+        self.frames: dict[int, bytes] = {}
+        self.seq = 0
+        self.arrived = threading.Condition()
+        player.send = self.receive
+
+    def receive(self, message, buffers=None):
+        with self.arrived:
+            assert message["version"] == self.player.version
+            self.frames[message["index"]] = buffers[0]
+            self.seq = max(self.seq, message["seq"])
+            self.arrived.notify_all()
+
+    def report(self, index, playing=False):
+        self.player._on_message(
+            self.player,
+            {
+                "type": "clock",
+                "client": "test",
+                "version": self.player.version,
+                "index": index,
+                "playing": playing,
+                "rate": 1.0,
+                "seq": self.seq,
+                "have": list(self.frames),
+            },
+            [],
+        )
+
+    def frame(self, index, timeout=20):
+        self.report(index)
+        with self.arrived:
+            assert self.arrived.wait_for(lambda: index in self.frames, timeout), self.frames
+            return self.frames[index]
+
+
+def test_a_reported_playhead_gets_the_shorts_own_frames(short):
+    player = studio.preview(short, size="360x640", interactive=True, key="a")
+    page = Page(player)
     for t in (0.2, 0.7, 1.7):
-        ui.slider.value = t
-        shown[t] = ui.image.value
-        pixels = decoded(ui.image.value)
+        pixels = decoded(page.frame(round(t * 30)))
         assert pixels.shape == (640, 360, 3)
         assert np.abs(pixels - expected(short, t)).mean() < 2.0, f"t={t}"
-    assert len(set(shown.values())) == 3
-    # the frame at 1.7 differs from the one at 0.2 by far more than JPEG loss
-    assert np.abs(decoded(shown[1.7]) - expected(short, 0.2)).mean() > 2.0
+    # the frame at 1.7 s differs from the one at 0.2 s by far more than JPEG loss
+    assert np.abs(decoded(page.frames[51]) - expected(short, 0.2)).mean() > 2.0
+    assert len(page.frames) > 3, "the neighbours of a paused playhead come too"
 
 
-def test_slider_steps_by_frames_and_play_moves_it(short):
-    ui = studio.preview(short, interactive=True)
-    assert ui.slider.step == pytest.approx(1 / 30)
-    assert ui.slider.max == pytest.approx((short.frame_count - 1) / 30)
-    assert ui.play.max == short.frame_count - 1
-    ui.play.value = 45
-    assert ui.slider.value == pytest.approx(1.5)
-    assert np.abs(decoded(ui.image.value) - expected(short, 1.5)).mean() < 2.0
-    ui.slider.value = 0.5
-    assert ui.play.value == 15
+def test_the_player_describes_its_short_to_the_page(short):
+    player = studio.preview(short, interactive=True, key="a")
+    assert (player.frame_width, player.frame_height) == (540, 960)
+    assert (player.fps, player.frame_count) == (30, 75)
+    assert player.duration == pytest.approx(2.5)
+    assert player.audio[:4] == b"RIFF" and player.audio_type == "audio/wav"
+    kinds = [layer["kind"] for layer in player.timeline["layers"]]
+    assert kinds == ["GradientBackground", "TitleCard", "CaptionLayer"]
+    pages = [page["text"] for page in player.timeline["captions"]]
+    assert pages == ["uno", "dos", "tres", "cuatro"]
+    assert set(player.guides) >= {"tiktok", "shorts", "reels", "9:16", "1:1", "16:9"}
+    assert player.guides["tiktok"] == [0.08, 0.24, 0.06, 0.14]
 
 
-def test_caption_label_follows_t(short):
-    ui = studio.preview(short, interactive=True)
-    for t, text in [(0.1, "uno"), (0.6, "dos"), (1.2, "tres"), (1.55, "cuatro"), (2.3, "")]:
-        ui.slider.value = t
-        assert ui.caption.value == text, t
+def test_running_the_cell_again_updates_the_same_player_and_keeps_the_place(short, tmp_path):
+    player = studio.preview(short, interactive=True, key="cell-1")
+    player.position, player.loop_in, player.loop_out, player.looping = 1.5, 0.5, 2.0, True
+    version = player.version
+    longer = Short(short.canvas, short.audio, short.layers, duration=4.0)
+    again = studio.preview(longer, interactive=True, key="cell-1")
+    assert again is player
+    assert player.version == version + 1
+    assert player.frame_count == 120
+    assert (player.position, player.loop_in, player.loop_out, player.looping) == (
+        1.5,
+        0.5,
+        2.0,
+        True,
+    )
+    assert studio.preview(short, interactive=True, key="cell-2") is not player
+    studio.preview(short, t=0.5, interactive=True, key="cell-1")
+    assert player.position == 0.5 and player.duration == pytest.approx(2.5)
 
 
-def test_audio_player_holds_the_soundtrack(short):
-    ui = studio.preview(short, interactive=True)
-    assert ui.audio.format == "wav"
-    assert ui.audio.value[:4] == b"RIFF"
+def test_a_shorter_short_pulls_the_playhead_and_loop_inside_it(short):
+    longer = Short(short.canvas, short.audio, short.layers, duration=6.0)
+    player = studio.preview(longer, t=5.0, interactive=True, key="a")
+    player.loop_out = 5.5
+    player.set_short(short)
+    assert player.position == pytest.approx(74 / 30)
+    assert player.loop_out == pytest.approx(2.5)
 
 
-def test_frames_are_cached_by_t(short, monkeypatch):
-    ui = studio.preview(short, interactive=True)
-    calls = []
-    real = studio.preview_image
-    monkeypatch.setattr(studio, "preview_image", lambda *a: calls.append(a) or real(*a))
-    ui.slider.value = 1.0
-    ui.slider.value = 0.0
-    ui.slider.value = 1.0
-    assert len(calls) == 1  # t=0 was drawn when the preview opened
+def test_the_cell_id_from_jupyterlab_keys_the_player(short, monkeypatch):
+    kernel = types.SimpleNamespace(
+        _allow_stdin=True, get_parent=lambda channel: {"metadata": {"cellId": "abc-123"}}
+    )
+    monkeypatch.setattr("IPython.get_ipython", lambda: types.SimpleNamespace(kernel=kernel))
+    monkeypatch.setenv("JPY_SESSION_NAME", "/lab/explainer.ipynb")
+    monkeypatch.delenv(studio.HEADLESS_ENV, raising=False)
+    first = studio.preview(short)
+    assert studio.preview(short) is first
+    assert first.place_key == "neuroshorts:/lab/explainer.ipynb:abc-123"
+    assert first.restore, "a new player may take the place its page kept"
 
 
-def test_render_button_produces_a_draft_mp4(short, tmp_path):
-    ui = studio.preview(short, interactive=True)
-    assert ui.video.layout.display == "none"
-    ui.button.click()
-    assert ui.video.layout.display is None and ui.video.format == "mp4"
-    (tmp_path / "draft.mp4").write_bytes(ui.video.value)
-    info = probe(tmp_path / "draft.mp4")
-    assert (info.video_codec, info.width, info.height) == ("h264", 540, 960)
-    assert info.audio_codec == "aac"
-    assert info.duration == pytest.approx(2.5, abs=1 / 30)
-    assert "540x960" in ui.status.value
+def test_loop_marks_reach_the_frame_feed(short):
+    player = studio.preview(short, interactive=True, key="a")
+    player.loop_in, player.loop_out = 0.5, 1.0
+    assert player.feed._loop is None, "marks alone do not loop"
+    player.looping = True
+    assert player.feed._loop == (15, 30)
+    player.loop_in = None
+    assert player.feed._loop == (0, 30)
+
+
+def test_the_size_can_change_from_the_page(short):
+    player = studio.preview(short, interactive=True, key="a")
+    version = player.version
+    player.size = "360x640"
+    assert (player.frame_width, player.frame_height, player.version) == (360, 640, version + 1)
+    with pytest.raises(ValueError, match=r"size: '1080x1920' is not one of 540x960, 360x640"):
+        studio.preview(short, size="1080x1920", interactive=True, key="b")
+
+
+def test_square_and_landscape_shorts_keep_their_shape(short):
+    square = Short(Canvas(1080, 1080), short.audio, short.layers, duration=2.0)
+    player = studio.preview(square, interactive=True, key="a")
+    assert (player.frame_width, player.frame_height) == (540, 540)
+    landscape = Short(Canvas(1920, 1080), short.audio, short.layers, duration=2.0)
+    player.set_short(landscape)
+    assert (player.frame_width, player.frame_height) == (960, 540)
+
+
+def test_a_frame_that_fails_is_reported_and_not_asked_for_again(short):
+    class Broken(Layer):
+        span = Span(1.0, 2.0)
+
+        def patch(self, t, canvas):
+            raise ValueError("bad artwork")
+
+    short.layers.append(Broken())
+    player = studio.preview(short, interactive=True, key="a")
+    page = Page(player)
+    page.frame(10)
+    page.report(45)
+    deadline = time.monotonic() + 10
+    while "bad artwork" not in player.error and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert re.search(r"frame \d+ \(1\.\d\d s\) failed: bad artwork", player.error)
+    assert 45 in player.feed._failed and 45 not in page.frames
+
+
+def test_malformed_messages_from_the_page_are_logged_not_raised(short, caplog):
+    player = studio.preview(short, interactive=True, key="a")
+    player._on_message(player, {"type": "clock", "version": 1, "index": "x"}, [])
+    player._on_message(player, {"type": "nonsense"}, [])
+    assert "'index' is 'x', expected a number" in caplog.text
+    assert "unknown message" in caplog.text
+
+
+def test_the_widget_module_inlines_its_sibling_modules():
+    source = esm("player.js")
+    assert not re.search(r"""from\s+["']\./""", source)
+    inlined = re.findall(r"data:text/javascript;base64,([A-Za-z0-9+/=]+)", source)
+    modules = [base64.b64decode(m).decode() for m in inlined]
+    assert any("export class Clock" in m for m in modules)
+    assert any("export class Timeline" in m for m in modules)
+    assert "export default { render }" in source
 
 
 def fail(*_args, **_kwargs):
@@ -98,12 +227,24 @@ def fail(*_args, **_kwargs):
 
 
 def test_headless_returns_none_without_rendering(short, monkeypatch):
-    monkeypatch.setattr(studio, "preview_image", fail)
-    monkeypatch.setattr(studio, "render", fail)
-    monkeypatch.setattr(studio.templates, "find", fail)
+    monkeypatch.setattr(Short, "frame", fail)
+    monkeypatch.setattr(templates, "find", fail)
     assert studio.preview(short) is None  # no kernel here: plain pytest
     assert studio.studio("explainer") is None
     assert studio.preview(short, interactive=False) is None
+
+
+def test_headless_imports_no_widget_library():
+    code = (
+        "import sys\n"
+        "from neuroshorts import studio\n"
+        "from neuroshorts.scene import Canvas, Short\n"
+        "assert studio.preview(Short(Canvas(), duration=1.0)) is None\n"
+        "assert studio.studio('explainer') is None\n"
+        "loaded = {'anywidget', 'ipywidgets', 'comm'} & set(sys.modules)\n"
+        "assert not loaded, loaded\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
 
 
 @pytest.mark.parametrize(("allow_stdin", "env", "interactive"), [
@@ -120,7 +261,7 @@ def test_a_frontend_is_told_from_a_headless_run(monkeypatch, allow_stdin, env, i
 
 def test_form_widgets_follow_parameter_types():
     schema = templates.parameters("explainer")
-    kinds = {name: type(studio._widget_for(p)).__name__ for name, p in schema.items()}
+    kinds = {name: type(form._widget_for(p)).__name__ for name, p in schema.items()}
     assert kinds["script"] == "Textarea"
     assert kinds["title"] == "Text"
     assert kinds["caption_style"] == "Dropdown" and kinds["quality"] == "Dropdown"
@@ -130,60 +271,52 @@ def test_form_widgets_follow_parameter_types():
     assert kinds["caption_shadow"] == "FloatSlider"  # "from 0 to 1"
 
 
+RED_SKY = {"script": "Red sky.", "music": "none", "title": "Hi"}
+
+
 def test_changing_a_parameter_changes_the_frame():
     """The explainer, built with a two-word script: the form's background turns red."""
-    ui = studio.studio(
-        "explainer",
-        {"script": "Red sky.", "music": "none", "title": "Hi"},
-        interactive=True,
-        debounce=60,
-        t=0.1,
-    )
+    ui = studio.studio("explainer", RED_SKY, interactive=True, debounce=60, t=0.1)
     assert "output" not in ui.controls
-    before = decoded(ui.preview.image.value)
+    before = decoded(ui.player.frame_jpeg(3))
     assert not (before[..., 0] > 200).mean() > 0.5  # the aurora photo is not red
+    version = ui.player.version
     ui.controls["background"].value = "solid:#ff0000"
-    assert np.array_equal(decoded(ui.preview.image.value), before)  # debounced: not yet
+    assert ui.player.version == version  # debounced: not yet
     ui.flush()
-    after = decoded(ui.preview.image.value)
+    assert ui.player.position == pytest.approx(0.1), "the playhead stays"
+    after = decoded(ui.player.frame_jpeg(3))
     red = (after[..., 0] > 230) & (after[..., 1] < 30) & (after[..., 2] < 30)
     assert red.mean() > 0.7
     corner = after[5:40, 5:40].reshape(-1, 3).mean(axis=0)
     assert corner == pytest.approx([255, 0, 0], abs=12)
 
+    version = ui.player.version
     ui.controls["background"].value = "solid:nocolour"
     ui.flush()
-    assert "background" in ui.message.value  # the error shows; the red frame stays
-    assert np.array_equal(decoded(ui.preview.image.value), after)
-
-
-def test_a_frame_that_fails_is_reported_and_the_last_frame_stays(short):
-    class Broken(Layer):
-        span = Span(1.0, 2.0)
-
-        def patch(self, t, canvas):
-            raise ValueError("bad artwork")
-
-    short.layers.append(Broken())
-    ui = studio.preview(short, interactive=True)
-    before = ui.image.value
-    ui.slider.value = 1.5
-    assert ui.image.value == before
-    assert "ValueError: bad artwork" in ui.status.value
+    assert "background" in ui.message.value  # the error shows; the red short stays
+    assert ui.player.version == version
 
 
 def test_form_changes_apply_after_the_debounce_delay():
-    ui = studio.studio(
-        "explainer",
-        {"script": "Red sky.", "music": "none", "title": "Hi"},
-        interactive=True,
-        debounce=0.05,
-        t=0.1,
-    )
-    before = ui.preview.image.value
+    ui = studio.studio("explainer", RED_SKY, interactive=True, debounce=0.05, t=0.1)
+    version = ui.player.version
     ui.controls["background"].value = "solid:#00ff00"
     deadline = time.monotonic() + 20
-    while ui.preview.image.value == before and time.monotonic() < deadline:
+    while ui.player.version == version and time.monotonic() < deadline:
         time.sleep(0.02)
-    green = decoded(ui.preview.image.value)[5:40, 5:40].reshape(-1, 3).mean(axis=0)
+    green = decoded(ui.player.frame_jpeg(3))[5:40, 5:40].reshape(-1, 3).mean(axis=0)
     assert green == pytest.approx([0, 255, 0], abs=12)
+
+
+def test_render_button_produces_a_draft_mp4(tmp_path):
+    ui = studio.studio("explainer", RED_SKY, interactive=True)
+    assert ui.video.layout.display == "none"
+    ui.button.click()
+    assert ui.video.layout.display is None and ui.video.format == "mp4"
+    (tmp_path / "draft.mp4").write_bytes(ui.video.value)
+    info = probe(tmp_path / "draft.mp4")
+    assert (info.video_codec, info.width, info.height) == ("h264", 540, 960)
+    assert info.audio_codec == "aac"
+    assert info.duration == pytest.approx(ui.player.duration, abs=1 / 30)
+    assert "540x960" in ui.status.value
