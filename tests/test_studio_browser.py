@@ -1,220 +1,245 @@
-"""The studio in a real JupyterLab: headless Chromium runs a notebook and sees the frame.
+"""The studio player in a real JupyterLab, in headless Debian Chromium, on the explainer.
 
-The other studio tests drive the widgets in plain pytest; this one checks the part they
-cannot: that JupyterLab (whose kernel requests allow stdin, see `studio.is_interactive`)
-gets the widgets, and that ipywidgets renders the frame viewer as an image with the very
-pixels of the short. It starts `jupyter lab` on loopback with throwaway config, data and
-runtime dirs, and drives the Debian `chromium` package through Playwright: no browser is
-downloaded and nothing leaves the machine.
+The template notebook itself is opened and run, as a designer would, and everything is
+measured in the page: the soundtrack's own clock, the canvas's pixels (identified
+against frames this test composes itself, see `studio_page`), what the timeline shows,
+what keys do to the notebook.
 """
 
+from __future__ import annotations
+
 import contextlib
-import json
+import itertools
 import os
-import secrets
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
+import shutil
 
 import nbformat
 import numpy as np
 import pytest
-from PIL import Image
+import srt
+from lab import CHROMIUM, chromium, jupyter_lab, open_notebook, run_all
+from studio_page import (
+    COUNT_DRAWS,
+    FPS,
+    FRAME_EPSILON,
+    TEMPLATE,
+    Frames,
+    audio_state,
+    focus_player,
+    play_and_measure,
+    seek,
+    settle,
+)
 
 from neuroshorts import studio
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-NOTEBOOK = "studio_preview.ipynb"
-CELLS = [
-    "from neuroshorts import studio\n"
-    "from neuroshorts.engines import visuals\n"
-    "from neuroshorts.scene import Canvas, Short, Span",
-    "layers = [\n"
-    '    visuals.background("gradient:#ff0000,#0000ff", Span(0, 2)),\n'
-    '    visuals.TitleCard("Studio", Span(0.5, 2)),\n'
-    "]\n"
-    "short = Short(Canvas(), layers=layers, duration=2.0)",
-    "studio.preview(short)",
-]
+from neuroshorts.engines import subtitle
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(),
     reason="needs Debian's chromium at /usr/bin/chromium (apt install chromium)",
 )
 
+NOTEBOOK = "explainer.ipynb"
+OLD_TITLE = '"Three hearts, one octopus"'
+NEW_TITLE = "Ocho brazos, tres corazones"
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+
+def cells(page) -> list[str]:
+    return page.evaluate(
+        "() => [...document.querySelectorAll('.jp-Notebook .jp-Cell')]"
+        ".map(c => c.querySelector('.jp-InputArea-editor')?.textContent ?? '')"
+    )
+
+
+def parameters_source() -> str:
+    notebook = nbformat.read(TEMPLATE, as_version=4)
+    return next(c.source for c in notebook.cells if "parameters" in c.metadata.get("tags", []))
 
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    """A JupyterLab server on loopback whose kernel is this interpreter; yields its URL parts."""
-    base = tmp_path_factory.mktemp("jupyterlab")
-    root = base / "root"
-    root.mkdir()
     env = dict(os.environ)
     env.pop(studio.HEADLESS_ENV, None)  # the lab must get the widgets
-    for name in ("config", "data", "runtime"):
-        (base / name).mkdir()
-        env[f"JUPYTER_{name.upper()}_DIR"] = str(base / name)
-    env["JUPYTER_PLATFORM_DIRS"] = "1"
-    port, token = free_port(), secrets.token_hex(16)
-    log = (base / "lab.log").open("wb")
-    # `sys.executable -m jupyter`: the server's native python3 kernel is its own
-    # interpreter, so the kernel imports this very (editable) neuroshorts.
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "jupyter",
-            "lab",
-            "--no-browser",
-            "--ip=127.0.0.1",
-            f"--port={port}",
-            "--ServerApp.port_retries=0",
-            f"--IdentityProvider.token={token}",
-            f"--ServerApp.root_dir={root}",
-            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-            "--LabApp.extension_manager=readonly",
-            *(["--allow-root"] if os.geteuid() == 0 else []),
-        ],
-        env=env,
-        cwd=root,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"jupyter lab exited: {(base / 'lab.log').read_text()[-3000:]}")
-            try:
-                with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                if time.monotonic() > deadline:
-                    pytest.fail(f"jupyter lab did not answer: {(base / 'lab.log').read_text()}")
-                time.sleep(0.2)  # polling the port: there is nothing to wait on
-        yield {"url": url, "token": token, "root": root, "log": base / "lab.log"}
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
-        log.close()
+    with jupyter_lab(tmp_path_factory.mktemp("jupyterlab"), env) as server:
+        shutil.copy(TEMPLATE, server.root / NOTEBOOK)
+        yield server
 
 
-def wait_for_connected_kernel(lab, timeout: float = 45) -> None:
-    """Until the server has a kernel with a browser connected to it."""
-    deadline = time.monotonic() + timeout
-    url = f"{lab['url']}/api/kernels?token={lab['token']}"
-    while True:
-        with urllib.request.urlopen(url, timeout=5) as response:
-            kernels = json.load(response)
-        if any(k.get("connections", 0) > 0 and k.get("execution_state") == "idle" for k in kernels):
-            return
-        if time.monotonic() > deadline:
-            pytest.fail(f"no kernel with a browser connection: {kernels}")
-        time.sleep(0.2)  # polling the server: there is nothing to wait on
+@pytest.fixture(scope="module")
+def frames():
+    return Frames({})
 
 
-def write_notebook(path: Path) -> None:
-    notebook = nbformat.v4.new_notebook()
-    notebook.cells = [nbformat.v4.new_code_cell(source) for source in CELLS]
-    notebook.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3 (ipykernel)",
-        "language": "python",
-    }
-    nbformat.write(notebook, path)
-
-
-def test_jupyterlab_shows_the_frame_viewer_with_a_rendered_frame(lab, tmp_path):
+@pytest.fixture(scope="module")
+def page(lab, tmp_path_factory):
     # CI installs playwright with the test extra: missing, this fails rather than skips.
     from playwright.sync_api import sync_playwright
 
-    write_notebook(lab["root"] / NOTEBOOK)
-    shot = tmp_path / "studio.png"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
-        )
+    shots = tmp_path_factory.mktemp("failure")
+    with sync_playwright() as playwright, chromium(playwright) as page:
+        page.add_init_script(COUNT_DRAWS)
         try:
-            context = browser.new_context(
-                viewport={"width": 1280, "height": 1400}, device_scale_factor=1
-            )
-            page = context.new_page()
-            page.set_default_timeout(45_000)
-            page.goto(f"{lab['url']}/lab/tree/{NOTEBOOK}?token={lab['token']}")
-            page.locator(".jp-Notebook .jp-Cell").first.wait_for()
-            # The execution indicator reads "idle" for a moment before the notebook has a
-            # kernel at all, and Run All then runs nothing: wait for the kernel's
-            # websocket, then for the frontend to see that kernel idle.
-            wait_for_connected_kernel(lab)
-            page.get_by_text("Python 3 (ipykernel) | Idle").wait_for()
-
-            page.get_by_role("menuitem", name="Run", exact=True).click()
-            page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
-            page.wait_for_function(
-                "n => [...document.querySelectorAll('.jp-Notebook .jp-InputPrompt')]"
-                "  .filter(p => /\\[\\d+\\]/.test(p.textContent)).length === n",
-                arg=len(CELLS),
-            )
-
-            image = page.locator(".jp-OutputArea img.widget-image").first
-            image.wait_for()
-            page.wait_for_function(
-                # ipywidgets 8 hands the JPEG bytes to the img as a blob: URL
-                "el => el.src !== '' && el.complete && el.naturalWidth > 0",
-                arg=image.element_handle(),
-            )
-            image.scroll_into_view_if_needed()
-            box = image.bounding_box()
-            page.screenshot(path=str(shot))
+            open_notebook(page, lab, NOTEBOOK)
+            run_all(page)
+            page.locator(".ns-player canvas.ns-frame").wait_for()
+            yield page
         except Exception:
             with contextlib.suppress(Exception):  # what the page showed, for the CI log
-                page.screenshot(path=str(tmp_path / "failure.png"))
-                (tmp_path / "failure.html").write_text(page.content())
-            print(f"screenshot: {tmp_path / 'failure.png'}, server log: {lab['log']}")
+                page.screenshot(path=str(shots / "failure.png"), full_page=True)
+            print(f"screenshot: {shots / 'failure.png'}, server log: {lab.log}")
             raise
-        finally:
-            browser.close()
 
-    assert box is not None and box["width"] > 100 and box["height"] > 200, box
-    screen = Image.open(shot).convert("RGB")
-    left, top = round(box["x"]), round(box["y"])
-    viewer = np.asarray(
-        screen.crop((left, top, left + round(box["width"]), top + round(box["height"])))
-    ).astype(int)
-    height = viewer.shape[0]
-    band = max(4, height // 12)
-    # The first frame (t=0, before the title fades in) is the red-to-blue gradient.
-    red, _, blue = viewer[2:band].reshape(-1, 3).mean(axis=0)
-    assert red > 180 and blue < 90, f"top of the frame viewer is not red: {red=} {blue=} ({shot})"
-    red, _, blue = viewer[height - band : height - 2].reshape(-1, 3).mean(axis=0)
-    assert blue > 180 and red < 90, (
-        f"bottom of the frame viewer is not blue: {red=} {blue=} ({shot})"
+
+def test_running_the_template_ends_in_the_player_on_its_short(page, frames):
+    player = page.locator(".ns-player")
+    assert player.count() == 1
+    player.scroll_into_view_if_needed()
+    size = page.locator(".ns-player canvas.ns-frame").evaluate("c => [c.width, c.height]")
+    assert size == [540, 960]
+    found, error = settle(page, frames, 0.0)
+    assert found == 0 and error < 2.5, (found, error)
+
+
+def test_playing_keeps_the_picture_on_the_soundtracks_clock(page, frames):
+    figures = play_and_measure(page, frames)
+    print(f"playback: {figures}")
+    assert figures["wall"] >= 2.9
+    drift = figures["heard"] - figures["wall"]
+    assert abs(drift) <= 0.1, (
+        f"the soundtrack moved {figures['heard']:.3f} s in {figures['wall']:.3f} s"
     )
+    assert figures["drawn_per_second"] >= 24, figures
+    assert figures["worst_match"] < 3, f"a sample matched no frame near the audio's: {figures}"
+    assert figures["median_offset"] <= 1, figures["offsets"]
+    assert figures["worst_offset"] <= 2, figures["offsets"]
+    assert audio_state(page)["paused"]
+
+
+def test_the_timeline_shows_every_layer_caption_page_and_the_waveform(page, frames):
+    rows = page.locator(".ns-lanes .ns-lane.ns-layer")
+    assert rows.count() == len(frames.short.layers)
+    for i in range(rows.count()):
+        assert rows.nth(i).locator(".ns-bar").first.bounding_box()["width"] > 0
+    kinds = page.locator(".ns-labels .ns-layer .ns-kind").all_text_contents()
+    assert kinds == [type(layer).__name__ for layer in frames.short.layers]
+
+    pages = frames.namespace["pages"]
+    cues = [" ".join(cue.content.split()) for cue in srt.parse(subtitle.to_srt(pages))]
+    chips = [" ".join(t.split()) for t in page.locator(".ns-chip").all_text_contents()]
+    assert chips == cues
+
+    ink = page.locator(".ns-wave canvas").evaluate(
+        "c => { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;"
+        " let n = 0; for (let i = 3; i < d.length; i += 4) n += d[i] > 0;"
+        " return n / (d.length / 4); }"
+    )
+    assert 0.05 < ink < 0.95, f"the waveform covers {ink:.0%} of its lane"
+
+    lanes = page.locator(".ns-lanes").bounding_box()
+    duration = frames.sized.frame_count / FPS
+    for t in (2.5, 5.5):
+        page.mouse.click(lanes["x"] + lanes["width"] * t / duration, lanes["y"] + 30)
+        heard = audio_state(page)["t"]
+        assert abs(heard - t) <= 1 / FPS + 0.02, f"clicked at {t} s, audio at {heard:.3f} s"
+        found, _ = settle(page, frames, heard)
+        assert abs(found - t * FPS) <= 1, f"clicked at {t} s, the canvas shows frame {found}"
+
+
+def test_keys_drive_the_player_and_never_the_notebook(page, frames):
+    focus_player(page)
+    before = cells(page)
+    page.keyboard.press("Home")
+    assert audio_state(page)["t"] == 0
+    seek(page, 2.0)  # mid-zoom: neighbouring frames differ (the Ken Burns eases in at 0)
+    focus_player(page)
+    page.keyboard.press("Space")
+    page.wait_for_function("() => !document.querySelector('.ns-player audio').paused")
+    page.keyboard.press("Space")
+    state = audio_state(page)
+    assert state["paused"] and state["t"] > 2.0
+    index = int(state["t"] * FPS + FRAME_EPSILON)
+    page.keyboard.press("ArrowRight")
+    found, _ = settle(page, frames, (index + 1) / FPS)
+    assert found == index + 1
+    for key in ("d", "d", "a", "b", "d", "d"):
+        page.keyboard.press(key)
+    page.wait_for_timeout(300)  # a command JupyterLab would run is run by now
+    assert cells(page) == before, "notebook cells changed while the player had focus"
+
+
+def box_inside(inner: dict, outer: dict) -> bool:
+    return (
+        inner["x"] >= outer["x"] - 0.5
+        and inner["y"] >= outer["y"] - 0.5
+        and inner["x"] + inner["width"] <= outer["x"] + outer["width"] + 0.5
+        and inner["y"] + inner["height"] <= outer["y"] + outer["height"] + 0.5
+    )
+
+
+def apart(a: dict, b: dict) -> bool:
+    return (
+        a["x"] + a["width"] <= b["x"] + 0.5
+        or b["x"] + b["width"] <= a["x"] + 0.5
+        or a["y"] + a["height"] <= b["y"] + 0.5
+        or b["y"] + b["height"] <= a["y"] + 0.5
+    )
+
+
+def test_screens_at_common_widths_have_nothing_overlapping_or_cut_off(page, tmp_path):
+    for width in (1280, 1920):
+        page.set_viewport_size({"width": width, "height": 1000})
+        page.wait_for_timeout(300)
+        player = page.locator(".ns-player")
+        player.scroll_into_view_if_needed()
+        page.screenshot(path=str(tmp_path / f"page-{width}.png"))
+        player.screenshot(path=str(tmp_path / f"player-{width}.png"))
+        outer = player.bounding_box()
+        output = page.locator(".jp-OutputArea-output").filter(has=player).bounding_box()
+        assert box_inside(outer, output), f"the player spills out of its output at {width} px"
+        parts = [page.locator(f".ns-player {p}").bounding_box() for p in
+                 (".ns-stage", ".ns-transport", ".ns-timeline")]  # fmt: skip
+        for part in parts:
+            assert box_inside(part, outer), (width, part, outer)
+        for above, below in itertools.pairwise(parts):
+            assert above["y"] + above["height"] <= below["y"] + 1, (width, above, below)
+        controls = page.locator(".ns-transport > *")
+        rects = [controls.nth(i).bounding_box() for i in range(controls.count())]
+        for i, a in enumerate(rects):
+            assert box_inside(a, parts[1]), f"control {i} is cut off at {width} px"
+            for b in rects[i + 1 :]:
+                assert apart(a, b), f"transport controls overlap at {width} px: {a} {b}"
+        labels = page.locator(".ns-labels > *")
+        lanes = page.locator(".ns-lanes > .ns-lane")
+        assert labels.count() == lanes.count()
+        for i in range(labels.count()):
+            label, lane = labels.nth(i).bounding_box(), lanes.nth(i).bounding_box()
+            assert abs(label["y"] - lane["y"]) < 1 and abs(label["height"] - lane["height"]) < 1
+    print(f"screenshots: {tmp_path}")
+    page.set_viewport_size({"width": 1280, "height": 1000})
+
+
+def test_a_parameter_changed_and_run_again_shows_the_new_short_at_the_same_place(page, frames):
+    focus_player(page)
+    seek(page, 5)
+    settle(page, frames, 5.0)
+    source = parameters_source()
+    assert OLD_TITLE in source
+    cell = page.locator(".jp-Notebook .jp-CodeCell").filter(has_text="title: str =")
+    cell.locator(".cm-content").click()
+    page.keyboard.press("Control+a")
+    page.keyboard.insert_text(source.replace(OLD_TITLE, f'"{NEW_TITLE}"'))
+    run_all(page)
+    page.locator(".ns-player canvas.ns-frame").wait_for()
+
+    changed = Frames({"title": NEW_TITLE})
+    assert abs(audio_state(page)["t"] - 5.0) <= 1 / FPS, "the playhead did not stay at 5 s"
+    found, error = settle(page, changed, 5.0)
+    assert found == 150 and error < 2.5, (found, error)
+    labels = page.locator(".ns-labels .ns-layer .ns-detail").all_text_contents()
+    assert NEW_TITLE in labels
+    # The explainer's title card holds the first 3 s: the new title is drawn at 1.5 s.
+    focus_player(page)
+    seek(page, 1.5)
+    found, error = settle(page, changed, 1.5)
+    assert found == 45 and error < 2.5, (found, error)
+    assert np.abs(changed.at(45) - frames.at(45)).mean() > 3 * error + 1
