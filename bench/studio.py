@@ -1,0 +1,105 @@
+"""Benchmark: the studio player, from the kernel's frames to what the page shows.
+
+Kernel: frames per second the player serves (compose `Short.frame(t)` + JPEG, what each
+frame message costs) for the 30 s reference short of `render.py`, at 540x960 (the
+player's size) and 1080x1920, in time order as playback asks for them. Baseline,
+measured in the same run: the JPEG encode alone of a frame of the same size, the least
+a served frame can cost. Printed against the 30 fps a playing player needs.
+
+Page (`--browser`): the acceptance test's figures in a real JupyterLab and headless
+Debian Chromium on the explainer with its defaults: how far the soundtrack's clock
+moves in 3 s of wall time, frames drawn per second and |frame on the canvas - frame
+for the audio's time| at 10 samples. Baseline: the wall clock itself.
+
+Usage: python bench/studio.py [--frames 150] [--browser]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import render as render_bench
+from PIL import Image
+from preview import median_ms
+
+from neuroshorts.studio.player import jpeg
+
+TESTS = Path(__file__).resolve().parent.parent / "tests"
+
+
+def kernel(frames: int) -> None:
+    with tempfile.TemporaryDirectory(prefix="neuroshorts-bench-") as tmp:
+        short, _ = render_bench.build_short(Path(tmp), 30.0)
+    start = 300  # ten seconds in: captions, Ken Burns and music all running
+    for width, height in ((540, 960), (1080, 1920)):
+        sized = short.resized(short.canvas.scaled(width / short.canvas.width))
+        sized.frame(start / 30)  # artwork is rasterised once per canvas
+        ours = median_ms(
+            lambda i, sized=sized: jpeg(Image.fromarray(sized.frame((start + i) / 30))), frames
+        )
+        still = Image.fromarray(sized.frame(start / 30))
+        floor = median_ms(lambda _, still=still: jpeg(still), frames)
+        print(
+            f"{width}x{height}: serves {1000 / ours:6.1f} frames/s ({ours:5.1f} ms a frame) = "
+            f"{ours / floor:4.1f}x a JPEG encode alone ({floor:.2f} ms), "
+            f"{1000 / ours / 30:4.1f}x the 30 fps playback needs"
+        )
+
+
+def browser() -> None:
+    sys.path.insert(0, str(TESTS))
+    from lab import chromium, jupyter_lab, open_notebook, run_all
+    from playwright.sync_api import sync_playwright
+    from studio_page import COUNT_DRAWS, TEMPLATE, Frames, play_and_measure
+
+    env = dict(os.environ)
+    env.pop("NEUROSHORTS_HEADLESS", None)
+    frames = Frames({})
+    with (
+        tempfile.TemporaryDirectory(prefix="neuroshorts-bench-lab-") as base,
+        jupyter_lab(Path(base), env) as lab,
+        sync_playwright() as playwright,
+        chromium(playwright) as page,
+    ):
+        (lab.root / TEMPLATE.name).write_bytes(TEMPLATE.read_bytes())
+        page.add_init_script(COUNT_DRAWS)
+        open_notebook(page, lab, TEMPLATE.name)
+        started = time.perf_counter()
+        run_all(page)
+        page.locator(".ns-player canvas.ns-frame").wait_for()
+        opened = time.perf_counter() - started
+        figures = play_and_measure(page, frames)
+    wall, heard = figures["wall"], figures["heard"]
+    print(f"page: template run to player {opened:.1f} s")
+    print(
+        f"page: soundtrack clock {heard:.3f} s in {wall:.3f} s of wall time = "
+        f"{heard / wall:.4f}x the wall clock (drift {1000 * (heard - wall):+.0f} ms)"
+    )
+    print(
+        f"page: {figures['drawn_per_second']:.1f} frames drawn per second = "
+        f"{figures['drawn_per_second'] / 30:.2f}x the short's 30 fps"
+    )
+    print(
+        f"page: frame on canvas vs frame for the audio's time, |Δ| frames at 10 samples: "
+        f"{figures['offsets']} (median {figures['median_offset']}, worst {figures['worst_offset']})"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--frames", type=int, default=150)
+    parser.add_argument("--browser", action="store_true", help="also measure in a real page")
+    args = parser.parse_args()
+    print(f"load: {os.getloadavg()[0]:.2f} (1-min average), {os.cpu_count()} cores")
+    kernel(args.frames)
+    if args.browser:
+        browser()
+
+
+if __name__ == "__main__":
+    main()
