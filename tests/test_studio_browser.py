@@ -153,7 +153,10 @@ def test_keys_drive_the_player_and_never_the_notebook(page, frames):
     seek(page, 2.0)  # mid-zoom: neighbouring frames differ (the Ken Burns eases in at 0)
     focus_player(page)
     page.keyboard.press("Space")
-    page.wait_for_function("() => !document.querySelector('.ns-player audio').paused")
+    page.wait_for_function(
+        "() => { const a = document.querySelector('.ns-player audio');"
+        " return !a.paused && a.currentTime > 2.1; }"
+    )
     page.keyboard.press("Space")
     state = audio_state(page)
     assert state["paused"] and state["t"] > 2.0
