@@ -201,7 +201,7 @@ function render({ model, el }) {
     report();
   }
 
-  const home = button(bar, "home", "To start (Home)", () => actions.home());
+  button(bar, "home", "To start (Home)", () => actions.home());
   button(bar, "back", "One frame back (←)", () => actions.step(-1));
   const playButton = button(bar, "play", "Play / pause (Space)", () => actions.toggle());
   button(bar, "forward", "One frame forward (→)", () => actions.step(1));
