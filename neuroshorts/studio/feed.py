@@ -210,12 +210,8 @@ class FrameFeed:
         with self._changed:
             return [i for _, v, i, _ in self._in_flight if v == self._version]
 
-    def pending(self) -> list[int]:
-        """The frames to send next, nearest to the playhead first (none beyond the bound)."""
-        with self._changed:
-            return self._pending()
-
     def _pending(self) -> list[int]:
+        """The frames to send next, nearest to the playhead first (none beyond the bound)."""
         clock = self._clock
         room = self.max_in_flight - len(self._in_flight)
         if clock is None or room <= 0:
