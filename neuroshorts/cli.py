@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from tqdm import tqdm
 from tqdm.contrib import DummyTqdmFile
 
-from neuroshorts import __version__, batch, logs, scaffold, templates, watch
+from neuroshorts import __version__, batch, logs, presets, scaffold, templates, watch
 from neuroshorts.render import RenderError
 
 log = logging.getLogger("neuroshorts.cli")
@@ -59,7 +59,10 @@ def build_parser() -> argparse.ArgumentParser:
         render, "set a parameter (repeatable); VALUE is converted to the parameter's type"
     )
     render.add_argument(
-        "-f", "--parameters-file", type=Path, help="JSON object of parameters (-p wins)"
+        "-f",
+        "--parameters-file",
+        type=Path,
+        help="JSON of parameters, or a saved render request (-p wins)",
     )
     render.add_argument(
         "-o", "--output", required=True, help="MP4 to write: a path, or an s3:// or gs:// URL"
@@ -129,7 +132,9 @@ def _service_parsers(commands: Any) -> None:
     submit = commands.add_parser("submit", help="send a render to a running API")
     submit.add_argument("template", help="template name (e.g. explainer)")
     _parameter_option(submit, "set a parameter (repeatable); the API converts VALUE to its type")
-    submit.add_argument("-f", "--parameters-file", type=Path, help="JSON object of parameters")
+    submit.add_argument(
+        "-f", "--parameters-file", type=Path, help="JSON of parameters, or a saved render request"
+    )
     submit.add_argument("-o", "--output", help="MP4 path under the server's output dir, or URL")
     submit.add_argument("--callback-url", help="URL the server POSTs the finished job to")
     submit.add_argument("--idempotency-key", help="the same key returns the same job")
@@ -138,18 +143,7 @@ def _service_parsers(commands: Any) -> None:
 
 
 def _read_parameters(args: argparse.Namespace) -> dict[str, Any]:
-    values: dict[str, Any] = {}
-    if args.parameters_file:
-        try:
-            values = json.loads(args.parameters_file.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as error:
-            raise templates.ParameterError(
-                "--parameters-file", str(args.parameters_file), f"a readable JSON file ({error})"
-            ) from None
-        if not isinstance(values, dict):
-            raise templates.ParameterError(
-                "--parameters-file", str(args.parameters_file), "a JSON object of name: value"
-            )
+    values = presets.load(args.parameters_file, args.template) if args.parameters_file else {}
     values.update(dict(args.parameter))
     return values
 

@@ -13,6 +13,7 @@ import ast
 import io
 import json
 import logging
+import math
 import os
 import re
 import tempfile
@@ -67,6 +68,9 @@ class Parameter:
     default: Any
     help: str
     choices: tuple[str, ...] = ()
+    #: The heading of the form section it belongs to: the last comment on a line of its
+    #: own above it in the parameters cell ("" before the first one).
+    section: str = ""
 
 
 @dataclass(frozen=True)
@@ -144,26 +148,13 @@ def parameters(template: str | Path) -> dict[str, Parameter]:
 
     The cell is read with Python's own parser rather than `papermill.inspect_notebook`,
     whose line-based reader cuts a default at `#` (so `"#ffcc00"` becomes `"`) and drops
-    a line whose help comment contains `=`. papermill still injects the values.
+    a line whose help comment contains `=`. papermill still injects the values. A comment
+    on a line of its own is a section heading for the parameters below it (the studio's
+    form groups them so).
     """
     path = find(template)
-    source = _parameters_source(path)
-    comments = {
-        token.start[0]: token.string.lstrip("#").strip()
-        for token in tokenize.generate_tokens(io.StringIO(source).readline)
-        if token.type == tokenize.COMMENT
-    }
     schema = {}
-    for node in ast.parse(source).body:
-        if not (
-            isinstance(node, ast.AnnAssign)
-            and isinstance(node.target, ast.Name)
-            and node.value is not None
-        ):
-            raise TemplateError(
-                f"{path.name}: line {node.lineno} of the parameters cell is not of the form "
-                "`name: type = default  # help`"
-            )
+    for node, help_text, section in _parameter_lines(path, _parameters_source(path)):
         name, type_name = node.target.id, ast.unparse(node.annotation)
         if type_name not in _TYPES:
             raise TemplateError(
@@ -177,18 +168,71 @@ def parameters(template: str | Path) -> dict[str, Parameter]:
                 f"{path.name}: parameter {name!r} needs a literal default, "
                 f"got {ast.unparse(node.value)!r}"
             ) from None
-        help_text = comments.get(node.end_lineno or node.lineno, "")
         choices: tuple[str, ...] = ()
         if match := _CHOICES.match(help_text):
             choices = tuple(choice.strip() for choice in match.group(1).split("|"))
             help_text = help_text[match.end() :]
-        parameter = Parameter(name, type_name, default, help_text, choices)
+        parameter = Parameter(name, type_name, default, help_text, choices, section)
         try:
             coerce(parameter, default)
         except ParameterError as error:
             raise TemplateError(f"{path.name}: the default of {error}") from None
         schema[name] = parameter
     return schema
+
+
+def _parameter_lines(path: Path, source: str) -> list[tuple[ast.AnnAssign, str, str]]:
+    """Each `name: type = default  # help` of a parameters cell with its help and section."""
+    comments: dict[int, str] = {}
+    headings: dict[int, str] = {}
+    for token in tokenize.generate_tokens(io.StringIO(source).readline):
+        if token.type == tokenize.COMMENT:
+            text = token.string.lstrip("#").strip()
+            own_line = not token.line[: token.start[1]].strip()
+            (headings if own_line else comments)[token.start[0]] = text
+    lines = []
+    for node in ast.parse(source).body:
+        if not (
+            isinstance(node, ast.AnnAssign)
+            and isinstance(node.target, ast.Name)
+            and node.value is not None
+        ):
+            raise TemplateError(
+                f"{path.name}: line {node.lineno} of the parameters cell is not of the form "
+                "`name: type = default  # help`"
+            )
+        above = [text for line, text in headings.items() if line < node.lineno]
+        help_text = comments.get(node.end_lineno or node.lineno, "")
+        lines.append((node, help_text, above[-1] if above else ""))
+    return lines
+
+
+def set_defaults(template: str | Path, values: Mapping[str, Any]) -> dict[str, Any]:
+    """Make `values` the template's defaults: rewrite them in its parameters cell.
+
+    Only the default literals change; each line keeps its type, help and section, and
+    every other cell (outputs included) is written back as it was. Returns the values
+    as validated and written. The notebook is replaced atomically.
+    """
+    path = find(template)
+    checked = validate(path, values)
+    notebook = nbformat.read(path, as_version=4)
+    cell = next(c for c in notebook.cells if "parameters" in c.metadata.get("tags", []))
+    source = cell.source.encode()  # ast columns count UTF-8 bytes
+    starts = [0]
+    for line in source.splitlines(keepends=True):
+        starts.append(starts[-1] + len(line))
+    for node, _help, _section in reversed(_parameter_lines(path, cell.source)):
+        if (name := node.target.id) not in checked:
+            continue
+        value = checked[name]
+        literal = json.dumps(value, ensure_ascii=False) if isinstance(value, str) else repr(value)
+        start = starts[node.value.lineno - 1] + node.value.col_offset
+        end = starts[node.value.end_lineno - 1] + node.value.end_col_offset
+        source = source[:start] + literal.encode() + source[end:]
+    cell.source = source.decode()
+    write_text_atomic(path, nbformat.writes(notebook) + "\n")
+    return checked
 
 
 def _parameters_source(path: Path) -> str:
@@ -208,6 +252,8 @@ def coerce(parameter: Parameter, value: Any) -> Any:
         value = float(value)
     if type(value) is not expected:
         raise ParameterError(parameter.name, value, f"a {parameter.type}")
+    if expected is float and not math.isfinite(value):
+        raise ParameterError(parameter.name, value, "a finite number")
     if parameter.choices and value not in parameter.choices:
         raise ParameterError(parameter.name, value, f"one of {', '.join(parameter.choices)}")
     return value

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 from media import decoded_audio, probe
 
-from neuroshorts import templates
+from neuroshorts import presets, templates
+from neuroshorts.service.schemas import RenderRequest
 
 REPO = Path(__file__).resolve().parent.parent
 NEUROSHORTS = str(Path(sys.executable).parent / "neuroshorts")
@@ -111,6 +112,76 @@ def test_hashes_in_defaults_and_equals_in_help_are_read_right(tmp_path):
 def test_malformed_parameters_cells_are_reported(tmp_path, source, message):
     with pytest.raises(templates.TemplateError, match=re.escape(message)):
         templates.parameters(write_template(tmp_path, source))
+
+
+def test_a_comment_on_its_own_line_heads_the_section_of_the_parameters_below_it(tmp_path):
+    path = write_template(
+        tmp_path,
+        'script: str = "Hi."  # narration\n'
+        "# Look\n"
+        'color: str = "#ffcc00"  # text colour\n'
+        "\n"
+        "# Output  \n"
+        'output: str = ""',
+    )
+    sections = {name: p.section for name, p in templates.parameters(path).items()}
+    assert sections == {"script": "", "color": "Look", "output": "Output"}
+    explainer = templates.parameters("explainer")
+    assert [explainer[n].section for n in ("script", "music", "title", "caption_style")] == [
+        "Narration",
+        "Sound",
+        "Visuals",
+        "Captions",
+    ]
+
+
+def test_new_defaults_are_written_into_the_parameters_cell_and_nothing_else(tmp_path):
+    path = write_template(
+        tmp_path,
+        "# Words\n"
+        'script: str = (\n    "Two lines "\n    "of script."\n)  # narration\n'
+        'title: str = "Old"  # the title, # kept\n'
+        "size: int = 96  # pixels\n"
+        "zoom: float = 1.1  # camera\n"
+        "upper: bool = False  # capitals\n"
+        'output: str = ""',
+    )
+    notebook = nbformat.read(path, as_version=4)
+    notebook.cells.append(nbformat.v4.new_code_cell("print(1)"))
+    notebook.cells[-1].outputs = [nbformat.v4.new_output("stream", text="1\n")]
+    nbformat.write(notebook, path)
+    before = json.loads(path.read_text())
+    values = {"script": 'Él dijo "¡hola!"\n', "title": "Nuevo # no comment", "size": "120"}
+    templates.set_defaults(path, {**values, "zoom": 1.25, "upper": True})
+    schema = templates.parameters(path)
+    assert {n: p.default for n, p in schema.items()} == {
+        **values,
+        "size": 120,
+        "zoom": 1.25,
+        "upper": True,
+        "output": "",
+    }
+    assert schema["title"].help == "the title, # kept" and schema["script"].section == "Words"
+    after = json.loads(path.read_text())
+    assert after["cells"][1:] == before["cells"][1:] and after["metadata"] == before["metadata"]
+    with pytest.raises(templates.ParameterError, match="'zoom': got 'big', expected a float"):
+        templates.set_defaults(path, {"zoom": "big"})
+    assert templates.parameters(path)["zoom"].default == 1.25  # a refused value writes nothing
+
+
+def test_a_saved_request_renders_from_the_cli_and_a_plain_parameters_file_still_does(tmp_path):
+    saved = presets.save(tmp_path / "saved.json", "explainer", {"title": "Hola", "zoom": 1.0})
+    assert json.loads(saved.read_text()) == {
+        "template": "explainer",
+        "parameters": {"title": "Hola", "zoom": 1.0},
+    }
+    assert RenderRequest.model_validate_json(saved.read_text()).parameters["title"] == "Hola"
+    assert presets.load(saved, "explainer") == {"title": "Hola", "zoom": 1.0}
+    plain = tmp_path / "plain.json"
+    plain.write_text('{"title": "Hola"}')
+    assert presets.load(plain, "explainer") == {"title": "Hola"}
+    with pytest.raises(templates.ParameterError, match="'news', the template to render"):
+        presets.load(saved, "news")
 
 
 @pytest.mark.parametrize(
