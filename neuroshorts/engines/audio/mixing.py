@@ -8,8 +8,11 @@ compositor encodes AAC at, so no second resampling happens there.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import logging
 import math
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -119,6 +122,24 @@ def stems(
     return Stems(speech, bed.astype(np.float32), sounds, RATE)
 
 
+#: Mastered mixes this process keeps, by what went into them (see `_mix_key`).
+MIXES_KEPT = 4
+_mastered: OrderedDict[str, tuple[np.ndarray, Loudness]] = OrderedDict()
+
+
+def _mix_key(narration: Narration, sources: Sequence[str], settings: dict[str, object]) -> str:
+    """What a mix is made of: the narration's sound and words, the settings, and the time
+    and size of each local file among `sources`. The studio runs a template's cells again
+    on every change, and mixing and mastering an unchanged soundtrack was most of that."""
+    digest = hashlib.blake2b(Path(narration.path).read_bytes(), digest_size=16)
+    digest.update(repr((narration.words, sorted(settings.items()))).encode())
+    for name in (part for source in sources for part in source.split("|")):
+        with contextlib.suppress(OSError):
+            stat = Path(name).stat()
+            digest.update(f"{name}:{stat.st_mtime_ns}:{stat.st_size}".encode())
+    return digest.hexdigest()
+
+
 def mix(
     narration: Narration,
     out_wav: str | Path,
@@ -146,19 +167,28 @@ def mix(
         raise ValueError(f"loudness: {loudness!r} LUFS is out of range; expected -40 to -5")
     if not -12.0 <= true_peak <= 0.0:
         raise ValueError(f"true_peak: {true_peak!r} dBTP is out of range; expected -12 to 0")
-    parts = stems(
-        narration,
-        music=music,
-        music_level_db=music_level_db,
-        ducking_db=ducking_db,
-        attack=attack,
-        release=release,
-        crossfade=crossfade,
-        effects=effects,
-        clip_sounds=clip_sounds,
-        tail=tail,
-    )
-    mastered, measured = master(parts.sum(), RATE, loudness=loudness, true_peak=true_peak)
+    settings = {
+        "music": music,
+        "music_level_db": music_level_db,
+        "ducking_db": ducking_db,
+        "attack": attack,
+        "release": release,
+        "crossfade": crossfade,
+        "effects": tuple(effects),
+        "clip_sounds": tuple(clip_sounds),
+        "tail": tail,
+    }
+    sources = [music] if isinstance(music, str) else list(music)
+    sources += [effect.source for effect in effects] + [sound.source for sound in clip_sounds]
+    key = _mix_key(narration, sources, {**settings, "loudness": loudness, "true_peak": true_peak})
+    kept = _mastered.pop(key, None)  # pop and put back: the newest is kept longest
+    if kept is None:
+        parts = stems(narration, **settings)
+        kept = master(parts.sum(), RATE, loudness=loudness, true_peak=true_peak)
+    _mastered[key] = kept
+    while len(_mastered) > MIXES_KEPT:
+        _mastered.popitem(last=False)
+    mastered, measured = kept
     path = write_wav(out_wav, mastered, RATE)
     _log(path, measured, music)
     return AudioTrack(str(path), len(mastered) / RATE, narration.words)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import math
+from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -227,6 +228,20 @@ class ImageBackground(_Still):
             return np.asarray(still_picture(source, size, self.fit, self.fill))
 
 
+@lru_cache(maxsize=8)
+def _fitted_picture(
+    path: str, _mtime_ns: int, _size: int, size: tuple[int, int], fit: Fit, fill: str
+) -> Planes:
+    """A still fitted to `size`, kept across layers: a studio rebuilds its short's layers
+    on every change, and resampling the photo is most of a rebuild (the file's time and
+    size are in the key, so an edited photo is read again). Read-only, like all artwork."""
+    with Image.open(path) as source:
+        planes = Planes.from_rgb(np.asarray(still_picture(source, size, fit, fill)))
+    for plane in (planes.y, planes.u, planes.v):
+        plane.flags.writeable = False  # shared by every layer showing this photo
+    return planes
+
+
 class KenBurns(Layer):
     """A still image with a slow eased zoom towards `focus`, never stretched.
 
@@ -261,7 +276,6 @@ class KenBurns(Layer):
         self.focus = focus
         self.fit, self.fill = fit, fill
         self._resample = resample if exact else crop_resize
-        self._pictures: dict[Canvas, Planes] = {}
 
     @property
     def label(self) -> str:
@@ -269,13 +283,12 @@ class KenBurns(Layer):
 
     def picture(self, canvas: Canvas) -> Planes:
         """The whole picture the camera moves over, at the largest zoom's resolution."""
-        if canvas not in self._pictures:
-            with Image.open(self.image) as source:
-                biggest = max(self.zoom)
-                size = (_even(canvas.width * biggest), _even(canvas.height * biggest))
-                picture = still_picture(source, size, self.fit, self.fill)
-                self._pictures[canvas] = Planes.from_rgb(np.asarray(picture))
-        return self._pictures[canvas]
+        biggest = max(self.zoom)
+        size = (_even(canvas.width * biggest), _even(canvas.height * biggest))
+        stat = self.image.stat()
+        return _fitted_picture(
+            str(self.image.resolve()), stat.st_mtime_ns, stat.st_size, size, self.fit, self.fill
+        )
 
     def patch(self, t: float, canvas: Canvas) -> Patch:
         base = self.picture(canvas)
