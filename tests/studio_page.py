@@ -29,12 +29,17 @@ FRAME_EPSILON = 1e-3
 #: Every STRIDE-th pixel of the canvas is read back: enough to tell frames apart.
 STRIDE = 3
 
-#: Counts the player's canvas draws from outside the widget, before any page code runs.
+#: Counts (and times) the player's canvas draws from outside the widget, before any page
+#: code runs.
 COUNT_DRAWS = """
 const draw = CanvasRenderingContext2D.prototype.drawImage;
 window.__frameDraws = 0;
+window.__drawTimes = [];
 CanvasRenderingContext2D.prototype.drawImage = function (...args) {
-  if (this.canvas.classList.contains("ns-frame")) window.__frameDraws += 1;
+  if (this.canvas.classList.contains("ns-frame")) {
+    window.__frameDraws += 1;
+    window.__drawTimes.push(performance.now());
+  }
   return draw.apply(this, args);
 };
 """

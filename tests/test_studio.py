@@ -15,12 +15,11 @@ import types
 
 import numpy as np
 import pytest
-from media import probe, tone_short
+from media import tone_short
 from PIL import Image
 
 from neuroshorts import studio, templates
 from neuroshorts.scene import Canvas, Layer, Short, Span
-from neuroshorts.studio import form
 from neuroshorts.studio.player import esm
 
 SMALL = Canvas(360, 640)
@@ -257,66 +256,3 @@ def test_a_frontend_is_told_from_a_headless_run(monkeypatch, allow_stdin, env, i
     monkeypatch.setattr("IPython.get_ipython", lambda: shell)
     monkeypatch.setenv(studio.HEADLESS_ENV, env)
     assert studio.is_interactive() is interactive
-
-
-def test_form_widgets_follow_parameter_types():
-    schema = templates.parameters("explainer")
-    kinds = {name: type(form._widget_for(p)).__name__ for name, p in schema.items()}
-    assert kinds["script"] == "Textarea"
-    assert kinds["title"] == "Text"
-    assert kinds["caption_style"] == "Dropdown" and kinds["quality"] == "Dropdown"
-    assert kinds["caption_uppercase"] == "Checkbox"
-    assert kinds["caption_words"] == "IntText" and kinds["zoom"] == "FloatText"
-    assert kinds["caption_active_color"] == "ColorPicker"
-    assert kinds["caption_shadow"] == "FloatSlider"  # "from 0 to 1"
-
-
-RED_SKY = {"script": "Red sky.", "music": "none", "title": "Hi"}
-
-
-def test_changing_a_parameter_changes_the_frame():
-    """The explainer, built with a two-word script: the form's background turns red."""
-    ui = studio.studio("explainer", RED_SKY, interactive=True, debounce=60, t=0.1)
-    assert "output" not in ui.controls
-    before = decoded(ui.player.frame_jpeg(3))
-    assert not (before[..., 0] > 200).mean() > 0.5  # the aurora photo is not red
-    version = ui.player.version
-    ui.controls["background"].value = "solid:#ff0000"
-    assert ui.player.version == version  # debounced: not yet
-    ui.flush()
-    assert ui.player.position == pytest.approx(0.1), "the playhead stays"
-    after = decoded(ui.player.frame_jpeg(3))
-    red = (after[..., 0] > 230) & (after[..., 1] < 30) & (after[..., 2] < 30)
-    assert red.mean() > 0.7
-    corner = after[5:40, 5:40].reshape(-1, 3).mean(axis=0)
-    assert corner == pytest.approx([255, 0, 0], abs=12)
-
-    version = ui.player.version
-    ui.controls["background"].value = "solid:nocolour"
-    ui.flush()
-    assert "background" in ui.message.value  # the error shows; the red short stays
-    assert ui.player.version == version
-
-
-def test_form_changes_apply_after_the_debounce_delay():
-    ui = studio.studio("explainer", RED_SKY, interactive=True, debounce=0.05, t=0.1)
-    version = ui.player.version
-    ui.controls["background"].value = "solid:#00ff00"
-    deadline = time.monotonic() + 20
-    while ui.player.version == version and time.monotonic() < deadline:
-        time.sleep(0.02)
-    green = decoded(ui.player.frame_jpeg(3))[5:40, 5:40].reshape(-1, 3).mean(axis=0)
-    assert green == pytest.approx([0, 255, 0], abs=12)
-
-
-def test_render_button_produces_a_draft_mp4(tmp_path):
-    ui = studio.studio("explainer", RED_SKY, interactive=True)
-    assert ui.video.layout.display == "none"
-    ui.button.click()
-    assert ui.video.layout.display is None and ui.video.format == "mp4"
-    (tmp_path / "draft.mp4").write_bytes(ui.video.value)
-    info = probe(tmp_path / "draft.mp4")
-    assert (info.video_codec, info.width, info.height) == ("h264", 540, 960)
-    assert info.audio_codec == "aac"
-    assert info.duration == pytest.approx(ui.player.duration, abs=1 / 30)
-    assert "540x960" in ui.status.value

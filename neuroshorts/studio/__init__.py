@@ -3,7 +3,8 @@
 `preview(short)` shows the player (`player.Player`): the soundtrack plays in the page,
 the picture is `Short.frame(t)` (the very pixels the encoder gets) at the audio's time,
 and a timeline shows when every layer, caption page and spoken word happens.
-`studio(template)` puts the template's parameter form beside it (`form.Studio`).
+`studio(template)` puts the template's parameter form beside it, with saving and
+rendering (`workbench.Studio`).
 
 Templates run headlessly under papermill with the same cells a designer runs in the
 lab, so every call here first asks whether a person is looking. Under papermill,
@@ -22,8 +23,8 @@ from typing import TYPE_CHECKING, Any
 from neuroshorts.scene import Short
 
 if TYPE_CHECKING:
-    from neuroshorts.studio.form import Studio
     from neuroshorts.studio.player import Player
+    from neuroshorts.studio.workbench import Studio
 
 __all__ = ["HEADLESS_ENV", "is_interactive", "preview", "studio"]
 
@@ -108,7 +109,8 @@ def studio(
     *,
     t: float = 1.5,
     size: str = "540x960",
-    debounce: float = 0.3,
+    debounce: float = 0.0,
+    renders: str | Path = "renders",
     interactive: bool | None = None,
 ) -> Studio | None:
     """A parameter form for `template` beside the player of its short, or None headless.
@@ -116,12 +118,14 @@ def studio(
     `values` start the form somewhere other than the template's defaults (a short script
     builds in a moment where the default narration takes seconds).
 
-    Headless (papermill, nbval, plain Python) it returns at once without reading or
-    running the template; `interactive` overrides the detection as in `preview`.
+    Renders from the studio go to the folder `renders` (relative to the kernel's working
+    directory). Headless (papermill, nbval, plain Python) it returns at once without
+    reading or running the template; `interactive` overrides the detection as in
+    `preview`.
     """
     if not _wants_ui(interactive):
         log.debug("studio.studio: headless, nothing to show")
         return None
-    from neuroshorts.studio.form import Studio
+    from neuroshorts.studio.workbench import Studio
 
-    return Studio(template, values, t=t, size=size, debounce=debounce)
+    return Studio(template, values, t=t, size=size, debounce=debounce, renders=renders)
