@@ -99,6 +99,7 @@ function render({ model, el }) {
   let lastReport = 0;
   let lastIndex = -1;
   let audioUrl = null;
+  let audioBytes = null;
   let running = true;
 
   const fps = () => model.get("fps");
@@ -300,20 +301,26 @@ function render({ model, el }) {
       stage.style.height = `min(${height}px, 60vh)`;
     }
     clock.duration = model.get("duration");
-    if (audioUrl) URL.revokeObjectURL(audioUrl);
     const bytes = model.get("audio");
-    clock.hasAudio = bytes.byteLength > 0;
-    audioUrl = clock.hasAudio ? URL.createObjectURL(new Blob([bytes], { type: model.get("audio_type") })) : null;
-    const t = clock.time();
-    if (audioUrl) {
-      audio.src = audioUrl;
-      audio.addEventListener("loadedmetadata", () => clock.seek(t), { once: true });
-    } else {
-      audio.removeAttribute("src");
+    // A short rebuilt with the same soundtrack (a caption change) keeps the loaded audio:
+    // the kernel sends the bytes only when they differ, so the model holds the same view.
+    if (bytes !== audioBytes) {
+      audioBytes = bytes;
+      if (audioUrl) URL.revokeObjectURL(audioUrl);
+      clock.hasAudio = bytes.byteLength > 0;
+      audioUrl = clock.hasAudio ? URL.createObjectURL(new Blob([bytes], { type: model.get("audio_type") })) : null;
+      const t = clock.time();
+      if (audioUrl) {
+        audio.src = audioUrl;
+        audio.addEventListener("loadedmetadata", () => clock.seek(t), { once: true });
+      } else {
+        audio.removeAttribute("src");
+      }
+      clock.seek(t);
     }
-    clock.seek(t);
     timeline.show(model.get("timeline"));
     drawn = null;
+    lastIndex = -1; // the new timeline gets its playhead at the next animation frame
     report();
   }
 
@@ -360,11 +367,13 @@ function render({ model, el }) {
         drawn = [version, index];
       }
     }
+    // The page changes only when the frame does: a playhead moved on every animation
+    // frame would have the page composited twice as often as the picture changes.
     if (index !== lastIndex) {
       lastIndex = index;
       readout.textContent = `${formatTime(t)} / ${formatTime(model.get("duration"))} · frame ${index} / ${frameCount() - 1}`;
+      timeline.update(frameTime(index));
     }
-    timeline.update(t);
     if (clock.playing && now() - lastReport > REPORT_SECONDS) report();
     requestAnimationFrame(tick);
   }

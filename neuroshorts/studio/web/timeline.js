@@ -70,9 +70,11 @@ export class Timeline {
       if (this.lanes.hasPointerCapture(event.pointerId)) this.seekAt(event);
     });
     this.width = 0;
+    this.t = 0;
     this.resize = new ResizeObserver(() => {
       this.width = this.lanes.clientWidth;
       this.drawWaveform();
+      this.placePlayhead();
     });
     this.resize.observe(this.lanes);
   }
@@ -166,8 +168,8 @@ export class Timeline {
   /** Move the playhead to t and mark the caption page and the word spoken there. */
   update(t) {
     if (!this.data) return;
-    // A transform moves the playhead without a layout of the timeline on every frame.
-    this.playhead.style.transform = `translateX(${toX(t, this.data.duration, this.width)}px)`;
+    this.t = t;
+    this.placePlayhead();
     const chip = spanAt(this.data.captions, t);
     const word = chip < 0 ? -1 : spanAt(this.data.captions[chip].words, t);
     if (chip === this.chip && word === this.word) return;
@@ -178,6 +180,12 @@ export class Timeline {
     if (chip < 0) return;
     this.chips[chip].classList.add("ns-on");
     this.chips[chip].querySelectorAll("span")[word]?.classList.add("ns-spoken");
+  }
+
+  placePlayhead() {
+    if (!this.playhead) return;
+    // A transform moves the playhead without a layout of the timeline on every frame.
+    this.playhead.style.transform = `translateX(${toX(this.t, this.data.duration, this.width)}px)`;
   }
 
   setLoop(start, end, on) {
