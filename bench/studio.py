@@ -11,6 +11,12 @@ Debian Chromium on the explainer with its defaults: how far the soundtrack's clo
 moves in 3 s of wall time, frames drawn per second and |frame on the canvas - frame
 for the audio's time| at 10 samples. Baseline: the wall clock itself.
 
+Studio form (`--browser`): from a change in `studio.studio("explainer")`'s form to the
+new frame drawn on the canvas, for `caption_style` (narration cached; median of 5) and
+for a new script (narration spoken anew). Baseline, measured in the same run: the same
+rebuild and first frame in this process (`build_short` + `Short.frame`), the work itself
+without the comm, the page or the kernel's threads.
+
 Usage: python bench/studio.py [--frames 150] [--browser]
 """
 
@@ -18,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -30,6 +37,7 @@ from preview import median_ms
 from neuroshorts.studio.player import jpeg
 
 TESTS = Path(__file__).resolve().parent.parent / "tests"
+TEMPLATE_NAME = "explainer"
 
 
 def kernel(frames: int) -> None:
@@ -53,9 +61,18 @@ def kernel(frames: int) -> None:
 
 def browser() -> None:
     sys.path.insert(0, str(TESTS))
-    from lab import chromium, jupyter_lab, open_notebook, run_all
+    from lab import chromium, jupyter_lab, open_notebook, run_all, write_notebook
     from playwright.sync_api import sync_playwright
-    from studio_page import COUNT_DRAWS, TEMPLATE, Frames, play_and_measure
+    from studio_page import (
+        COUNT_DRAWS,
+        TEMPLATE,
+        Frames,
+        field,
+        play_and_measure,
+        settle,
+        tab,
+        time_to_new_frame,
+    )
 
     env = dict(os.environ)
     env.pop("NEUROSHORTS_HEADLESS", None)
@@ -74,6 +91,26 @@ def browser() -> None:
         page.locator(".ns-player canvas.ns-frame").wait_for()
         opened = time.perf_counter() - started
         figures = play_and_measure(page, frames)
+
+        write_notebook(
+            lab.root / "studio.ipynb",
+            ["from neuroshorts import studio", "studio.studio('explainer', t=3.0)"],
+        )
+        open_notebook(page, lab, "studio.ipynb")
+        run_all(page)
+        settle(page, frames, 3.0)
+        tab(page, "Captions")
+        select = field(page, "caption_style").locator("select")
+        styles = ["plain", "highlight", "pop", "word", "karaoke"]  # each one rebuilds
+        cached = [
+            time_to_new_frame(page, select, lambda s=s: select.select_option(s)) for s in styles
+        ]
+        built = [rebuild({"caption_style": style}) for style in styles]
+        tab(page, "Narration")
+        script = field(page, "script").locator("textarea")
+        words = f"A new script at {time.time():.0f} seconds, spoken again."
+        spoken = time_to_new_frame(page, script, lambda: (script.fill(words), script.blur()))
+        spoken_built = rebuild({"script": f"Another new script at {time.time():.0f} seconds."})
     wall, heard = figures["wall"], figures["heard"]
     print(f"page: template run to player {opened:.1f} s")
     print(
@@ -88,6 +125,27 @@ def browser() -> None:
         f"page: frame on canvas vs frame for the audio's time, |Δ| frames at 10 samples: "
         f"{figures['offsets']} (median {figures['median_offset']}, worst {figures['worst_offset']})"
     )
+    median, floor = statistics.median(cached), statistics.median(built)
+    print(
+        f"studio: caption_style change to new frame on screen {1000 * median:.0f} ms "
+        f"(median of 5: {', '.join(f'{1000 * c:.0f}' for c in cached)}) = "
+        f"{median / floor:.1f}x the rebuild and first frame in-process ({1000 * floor:.0f} ms)"
+    )
+    print(
+        f"studio: new script (narration spoken anew) to new frame on screen {spoken:.2f} s = "
+        f"{spoken / spoken_built:.2f}x the rebuild in-process ({spoken_built:.2f} s)"
+    )
+
+
+def rebuild(values: dict) -> float:
+    """Seconds to build the explainer with `values` and compose its frame at 3 s here."""
+    from neuroshorts.studio.form import build_short
+    from neuroshorts.studio.player import preview_canvas
+
+    started = time.perf_counter()
+    short, _namespace = build_short(TEMPLATE_NAME, values)
+    jpeg(Image.fromarray(preview_canvas(short, "540x960").frame(3.0)))
+    return time.perf_counter() - started
 
 
 def main() -> None:

@@ -49,7 +49,9 @@ class Lab:
     log: Path
 
     def notebook_url(self, name: str) -> str:
-        return f"{self.url}/lab/tree/{name}?token={self.token}"
+        """The notebook alone in a reset workspace (else the last one opened comes back
+        beside it, and Run All runs whichever tab is active)."""
+        return f"{self.url}/lab/tree/{name}?reset&token={self.token}"
 
 
 def free_port() -> int:
@@ -156,6 +158,13 @@ def kernels(lab: Lab) -> list[dict]:
         return json.load(r)
 
 
+def notebook_kernels(lab: Lab, name: str) -> list[dict]:
+    """The kernels of the sessions open on notebook `name` (another may run beside it)."""
+    with urllib.request.urlopen(f"{lab.url}/api/sessions?token={lab.token}", timeout=5) as r:
+        sessions = json.load(r)
+    return [s["kernel"] for s in sessions if s.get("path") == name and s.get("kernel")]
+
+
 def open_notebook(page, lab: Lab, name: str, timeout: float = 60) -> None:
     """Open `name` and wait until its kernel is connected and idle."""
     page.goto(lab.notebook_url(name))
@@ -164,10 +173,11 @@ def open_notebook(page, lab: Lab, name: str, timeout: float = 60) -> None:
     # at all, and Run All then runs nothing: wait for the kernel's websocket first.
     deadline = time.monotonic() + timeout
     while not any(
-        k.get("connections", 0) > 0 and k.get("execution_state") == "idle" for k in kernels(lab)
+        k.get("connections", 0) > 0 and k.get("execution_state") == "idle"
+        for k in notebook_kernels(lab, name)
     ):
         if time.monotonic() > deadline:
-            raise LabError(f"no kernel with a browser connection: {kernels(lab)}")
+            raise LabError(f"no kernel of {name} with a browser connection: {kernels(lab)}")
         time.sleep(0.2)  # polling the server: there is nothing to wait on
     page.get_by_text("Python 3 (ipykernel) | Idle").wait_for()
 

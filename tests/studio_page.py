@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import io
+import re
 import statistics
 import time
 from pathlib import Path
@@ -194,3 +195,32 @@ def play_and_measure(page, frames: Frames, start: float = 1.0, seconds: float = 
         "worst_offset": max(offsets),
         "worst_match": max(errors),
     }
+
+
+def time_to_new_frame(page, control, change, timeout_ms: float = 120_000) -> float:
+    """Seconds from a form control's `change` event (made by `change()`) to the player's
+    next canvas draw: paused, the canvas is drawn again only for a new short's frame."""
+    control.evaluate(
+        "c => c.addEventListener('change', () => { window.__changedAt = performance.now(); },"
+        " { capture: true, once: true })"
+    )
+    page.evaluate("() => { window.__changedAt = null; }")
+    change()
+    page.wait_for_function(
+        "() => window.__changedAt && window.__drawTimes.some(t => t > window.__changedAt)",
+        timeout=timeout_ms,
+    )
+    return page.evaluate(
+        "() => (window.__drawTimes.find(t => t > window.__changedAt) - window.__changedAt) / 1000"
+    )
+
+
+def field(page, name: str):
+    """The widget row of the studio form's field `name` (labelled with the parameter's name)."""
+    return page.locator(".widget-inline-hbox").filter(
+        has=page.locator("label", has_text=re.compile(f"^{name}$"))
+    )
+
+
+def tab(page, title: str) -> None:
+    page.locator(".lm-TabBar-tab", has_text=title).click()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import statistics
 import time
 from pathlib import Path
@@ -18,14 +17,26 @@ from pathlib import Path
 import pytest
 from lab import CHROMIUM, chromium, jupyter_lab, open_notebook, run_all, write_notebook
 from media import probe
-from studio_page import COUNT_DRAWS, Frames, focus_player, seek, settle
+from studio_page import (
+    COUNT_DRAWS,
+    Frames,
+    field,
+    focus_player,
+    seek,
+    settle,
+    tab,
+    time_to_new_frame,
+)
 
 from neuroshorts import studio
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(),
-    reason="needs Debian's chromium at /usr/bin/chromium (apt install chromium)",
-)
+pytestmark = [
+    pytest.mark.skipif(
+        not CHROMIUM.exists(),
+        reason="needs Debian's chromium at /usr/bin/chromium (apt install chromium)",
+    ),
+    pytest.mark.quiet,  # frames per second and latencies, measured in the page
+]
 
 NOTEBOOK = "studio.ipynb"
 VALUES = {"quality": "draft"}
@@ -74,17 +85,6 @@ def page(lab, frames, tmp_path_factory):
             raise
 
 
-def field(page, name: str):
-    """The widget row of the form field `name` (its label is the parameter's name)."""
-    return page.locator(".widget-inline-hbox").filter(
-        has=page.locator("label", has_text=re.compile(f"^{name}$"))
-    )
-
-
-def tab(page, title: str) -> None:
-    page.locator(".lm-TabBar-tab", has_text=title).click()
-
-
 def loop_marks(page) -> list[bool]:
     return page.locator(".ns-mark").evaluate_all(
         "marks => marks.map(m => m.classList.contains('ns-active'))"
@@ -107,19 +107,8 @@ def test_a_caption_style_change_shows_the_new_frame_at_the_same_playhead_fast(pa
     latencies = []
     for style in STYLES:
         expected = Frames({**VALUES, "caption_style": style})
-        select.evaluate(
-            "s => s.addEventListener('change', () => { window.__changedAt = performance.now(); },"
-            " { capture: true, once: true })"
-        )
-        select.select_option(style)
-        page.wait_for_function(
-            "() => window.__changedAt && window.__drawTimes.some(t => t > window.__changedAt)"
-        )
         latencies.append(
-            page.evaluate(
-                "() => (window.__drawTimes.find(t => t > window.__changedAt)"
-                " - window.__changedAt) / 1000"
-            )
+            time_to_new_frame(page, select, lambda style=style: select.select_option(style))
         )
         found, error = settle(page, expected, AT)
         assert found == round(AT * 30) and error < 2.5, (style, found, error)
