@@ -18,8 +18,13 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/neuroshorts render explainer -f examples/demo.json -o out/demo.mp4
 
+# Two cores run the suite in two processes (files kept whole, for their module fixtures);
+# the tests that time a real browser then run alone, with the coverage of both parts.
 test: lint system-deps
-	$(BIN)/pytest --cov=neuroshorts --cov-report=term-missing:skip-covered --durations=30
+	$(BIN)/pytest -n 2 --dist loadfile -m "not quiet" --cov=neuroshorts --cov-report= \
+		--cov-fail-under=0 --durations=20
+	$(BIN)/pytest -m quiet --cov=neuroshorts --cov-append \
+		--cov-report=term-missing:skip-covered --durations=10
 
 # System packages the tests need: espeak-ng (the light offline voice for Spanish and other
 # languages), Chromium (the studio is tested in a real JupyterLab in a headless browser),

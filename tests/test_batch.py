@@ -217,7 +217,10 @@ def test_ctrl_c_stops_the_running_renders_and_starts_no_more(tmp_path):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        start_new_session=True,  # its own process group, as a terminal's foreground job
+        start_new_session=True,  # its own process group, as a terminal's foreground job,
+        # which takes Ctrl-C even where pytest runs with SIGINT ignored (in the background
+        # of a shell script, or as a pytest-xdist worker)
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     lines = []
     for line in batch_run.stderr:

@@ -34,10 +34,13 @@ from studio_page import (
 from neuroshorts import studio
 from neuroshorts.engines import subtitle
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(),
-    reason="needs Debian's chromium at /usr/bin/chromium (apt install chromium)",
-)
+pytestmark = [
+    pytest.mark.skipif(
+        not CHROMIUM.exists(),
+        reason="needs Debian's chromium at /usr/bin/chromium (apt install chromium)",
+    ),
+    pytest.mark.quiet,  # frames per second and latencies, measured in the page
+]
 
 NOTEBOOK = "explainer.ipynb"
 OLD_TITLE = '"Three hearts, one octopus"'
