@@ -61,7 +61,7 @@ def kernel(frames: int) -> None:
 
 def browser() -> None:
     sys.path.insert(0, str(TESTS))
-    from lab import chromium, jupyter_lab, open_notebook, run_all, write_notebook
+    from lab import chromium, open_notebook, run_all, write_notebook
     from playwright.sync_api import sync_playwright
     from studio_page import (
         COUNT_DRAWS,
@@ -70,16 +70,15 @@ def browser() -> None:
         field,
         play_and_measure,
         settle,
+        studio_lab,
         tab,
         time_to_new_frame,
     )
 
-    env = dict(os.environ)
-    env.pop("NEUROSHORTS_HEADLESS", None)
     frames = Frames({})
     with (
         tempfile.TemporaryDirectory(prefix="neuroshorts-bench-lab-") as base,
-        jupyter_lab(Path(base), env) as lab,
+        studio_lab(Path(base)) as lab,
         sync_playwright() as playwright,
         chromium(playwright) as page,
     ):

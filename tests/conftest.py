@@ -24,3 +24,14 @@ def s3_endpoint():
     """One moto S3 server on loopback for every test that needs S3 (tests make own buckets)."""
     with moto_s3() as endpoint:
         yield endpoint
+
+
+@pytest.fixture
+def no_players_left():
+    """Close the studio players a test made (they hold a frame feed thread each)."""
+    from neuroshorts import studio
+
+    yield
+    for player in list(studio._players.values()):
+        player.close()
+    studio._players.clear()

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import wave
 from dataclasses import dataclass
 from pathlib import Path
 
 import av
 import numpy as np
+from PIL import Image
 
 
 @dataclass
@@ -122,3 +124,8 @@ def tone_short(directory: Path, background: str):
         subtitle.CaptionLayer(subtitle.paginate(words, max_words=1)),
     ]
     return Short(Canvas(), AudioTrack(str(wav), 2.0, words), layers, tail=0.5)
+
+
+def decoded_jpeg(data: bytes) -> np.ndarray:
+    """An RGB array (as int, for differences) of JPEG bytes, such as a studio frame."""
+    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB")).astype(int)

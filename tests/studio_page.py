@@ -9,20 +9,33 @@ playback figure of the acceptance test and of `bench/studio.py`.
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
+import os
 import re
 import statistics
 import time
 from pathlib import Path
 
 import numpy as np
+import pytest
+from lab import CHROMIUM
 from PIL import Image
 
+from neuroshorts import studio
 from neuroshorts.studio.form import build_short
 from neuroshorts.studio.player import jpeg, preview_canvas
 
 TEMPLATE = Path(__file__).resolve().parent.parent / "templates" / "explainer.ipynb"
 FPS = 30
+#: The marks of a test module in a real page: it needs Chromium, and it times the page.
+IN_A_PAGE = [
+    pytest.mark.skipif(
+        not CHROMIUM.exists(),
+        reason="needs Debian's chromium at /usr/bin/chromium (apt install chromium)",
+    ),
+    pytest.mark.quiet,  # frames per second and latencies, measured in the page
+]
 #: A thousandth of a frame: how `frameAt` in neuroshorts/studio/web/clock.js reads a
 #: media time that is a microsecond short of a frame's start.
 FRAME_EPSILON = 1e-3
@@ -224,3 +237,35 @@ def field(page, name: str):
 
 def tab(page, title: str) -> None:
     page.locator(".lm-TabBar-tab", has_text=title).click()
+
+
+@contextlib.contextmanager
+def studio_lab(root: Path):
+    """A JupyterLab whose kernels show widgets (the test run itself may be headless)."""
+    from lab import jupyter_lab
+
+    env = dict(os.environ)
+    env.pop(studio.HEADLESS_ENV, None)
+    with jupyter_lab(root, env) as server:
+        yield server
+
+
+@contextlib.contextmanager
+def player_page(lab, notebook: str, shots: Path):
+    """Chromium on `notebook`, run all, once its player shows; a screenshot if it fails."""
+    # CI installs playwright with the test extra: missing, this fails rather than skips.
+    from lab import chromium, open_notebook, run_all
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright, chromium(playwright) as page:
+        page.add_init_script(COUNT_DRAWS)
+        try:
+            open_notebook(page, lab, notebook)
+            run_all(page)
+            page.locator(".ns-player canvas.ns-frame").wait_for()
+            yield page
+        except Exception:
+            with contextlib.suppress(Exception):  # what the page showed, for the CI log
+                page.screenshot(path=str(shots / "failure.png"), full_page=True)
+            print(f"screenshot: {shots / 'failure.png'}, server log: {lab.log}")
+            raise

@@ -5,7 +5,6 @@ handler, exactly as the comm would; the frames come back through `send`, capture
 """
 
 import base64
-import io
 import re
 import subprocess
 import sys
@@ -15,12 +14,13 @@ import types
 
 import numpy as np
 import pytest
-from media import tone_short
-from PIL import Image
+from media import decoded_jpeg, tone_short
 
 from neuroshorts import studio, templates
 from neuroshorts.scene import Canvas, Layer, Short, Span
 from neuroshorts.studio.player import esm
+
+pytestmark = pytest.mark.usefixtures("no_players_left")
 
 SMALL = Canvas(360, 640)
 
@@ -29,18 +29,6 @@ SMALL = Canvas(360, 640)
 def short(tmp_path):
     """Two seconds of tone, a gradient, a title for the first second, one word per page."""
     return tone_short(tmp_path, "gradient:#0f2027,#2c5364")
-
-
-@pytest.fixture(autouse=True)
-def no_players_left():
-    yield
-    for player in list(studio._players.values()):
-        player.close()
-    studio._players.clear()
-
-
-def decoded(jpeg: bytes) -> np.ndarray:
-    return np.asarray(Image.open(io.BytesIO(jpeg)).convert("RGB")).astype(int)
 
 
 def expected(short: Short, t: float, canvas: Canvas = SMALL) -> np.ndarray:
@@ -92,11 +80,11 @@ def test_a_reported_playhead_gets_the_shorts_own_frames(short):
     player = studio.preview(short, size="360x640", interactive=True, key="a")
     page = Page(player)
     for t in (0.2, 0.7, 1.7):
-        pixels = decoded(page.frame(round(t * 30)))
+        pixels = decoded_jpeg(page.frame(round(t * 30)))
         assert pixels.shape == (640, 360, 3)
         assert np.abs(pixels - expected(short, t)).mean() < 2.0, f"t={t}"
     # the frame at 1.7 s differs from the one at 0.2 s by far more than JPEG loss
-    assert np.abs(decoded(page.frames[51]) - expected(short, 0.2)).mean() > 2.0
+    assert np.abs(decoded_jpeg(page.frames[51]) - expected(short, 0.2)).mean() > 2.0
     assert len(page.frames) > 3, "the neighbours of a paused playhead come too"
 
 

@@ -8,39 +8,32 @@ what keys do to the notebook.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
-import os
 import shutil
 
 import nbformat
 import numpy as np
 import pytest
 import srt
-from lab import CHROMIUM, chromium, jupyter_lab, open_notebook, run_all
+from lab import run_all
 from studio_page import (
-    COUNT_DRAWS,
     FPS,
     FRAME_EPSILON,
+    IN_A_PAGE,
     TEMPLATE,
     Frames,
     audio_state,
     focus_player,
     play_and_measure,
+    player_page,
     seek,
     settle,
+    studio_lab,
 )
 
-from neuroshorts import studio
 from neuroshorts.engines import subtitle
 
-pytestmark = [
-    pytest.mark.skipif(
-        not CHROMIUM.exists(),
-        reason="needs Debian's chromium at /usr/bin/chromium (apt install chromium)",
-    ),
-    pytest.mark.quiet,  # frames per second and latencies, measured in the page
-]
+pytestmark = IN_A_PAGE
 
 NOTEBOOK = "explainer.ipynb"
 OLD_TITLE = '"Three hearts, one octopus"'
@@ -61,9 +54,7 @@ def parameters_source() -> str:
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    env = dict(os.environ)
-    env.pop(studio.HEADLESS_ENV, None)  # the lab must get the widgets
-    with jupyter_lab(tmp_path_factory.mktemp("jupyterlab"), env) as server:
+    with studio_lab(tmp_path_factory.mktemp("jupyterlab")) as server:
         shutil.copy(TEMPLATE, server.root / NOTEBOOK)
         yield server
 
@@ -75,22 +66,8 @@ def frames():
 
 @pytest.fixture(scope="module")
 def page(lab, tmp_path_factory):
-    # CI installs playwright with the test extra: missing, this fails rather than skips.
-    from playwright.sync_api import sync_playwright
-
-    shots = tmp_path_factory.mktemp("failure")
-    with sync_playwright() as playwright, chromium(playwright) as page:
-        page.add_init_script(COUNT_DRAWS)
-        try:
-            open_notebook(page, lab, NOTEBOOK)
-            run_all(page)
-            page.locator(".ns-player canvas.ns-frame").wait_for()
-            yield page
-        except Exception:
-            with contextlib.suppress(Exception):  # what the page showed, for the CI log
-                page.screenshot(path=str(shots / "failure.png"), full_page=True)
-            print(f"screenshot: {shots / 'failure.png'}, server log: {lab.log}")
-            raise
+    with player_page(lab, NOTEBOOK, tmp_path_factory.mktemp("failure")) as page:
+        yield page
 
 
 def test_running_the_template_ends_in_the_player_on_its_short(page, frames):

@@ -5,7 +5,6 @@ it saves and the videos it renders are checked as files and pixels.
 """
 
 import html
-import io
 import json
 import subprocess
 import sys
@@ -14,25 +13,15 @@ import time
 import nbformat
 import numpy as np
 import pytest
-from media import decoded_frames, probe
+from media import decoded_frames, decoded_jpeg, probe
 from PIL import Image
 
 from neuroshorts import presets, studio, templates
 from neuroshorts.studio import form
 
+pytestmark = pytest.mark.usefixtures("no_players_left")
+
 RED_SKY = {"script": "Red sky.", "music": "none", "title": "Hi"}
-
-
-@pytest.fixture(autouse=True)
-def no_players_left():
-    yield
-    for player in list(studio._players.values()):
-        player.close()
-    studio._players.clear()
-
-
-def decoded(jpeg: bytes) -> np.ndarray:
-    return np.asarray(Image.open(io.BytesIO(jpeg)).convert("RGB")).astype(int)
 
 
 def make(tmp_path, values=RED_SKY, **options):
@@ -66,7 +55,7 @@ def test_changing_a_parameter_changes_the_frame(tmp_path):
     """The explainer, built with a two-word script: the form's background turns red."""
     ui = make(tmp_path, debounce=60)
     assert "output" not in ui.form.fields
-    before = decoded(ui.player.frame_jpeg(3))
+    before = decoded_jpeg(ui.player.frame_jpeg(3))
     assert not (before[..., 0] > 200).mean() > 0.5  # the aurora photo is not red
     ui.player.loop_in, ui.player.loop_out, ui.player.looping = 0.1, 0.5, True
     version = ui.player.version
@@ -75,7 +64,7 @@ def test_changing_a_parameter_changes_the_frame(tmp_path):
     ui.flush()
     assert ui.player.position == pytest.approx(0.1), "the playhead stays"
     assert (ui.player.loop_in, ui.player.loop_out, ui.player.looping) == (0.1, 0.5, True)
-    after = decoded(ui.player.frame_jpeg(3))
+    after = decoded_jpeg(ui.player.frame_jpeg(3))
     red = (after[..., 0] > 230) & (after[..., 1] < 30) & (after[..., 2] < 30)
     assert red.mean() > 0.7
     corner = after[5:40, 5:40].reshape(-1, 3).mean(axis=0)
@@ -115,7 +104,7 @@ def test_changes_apply_after_the_debounce_delay(tmp_path):
     deadline = time.monotonic() + 20
     while ui.player.version == version and time.monotonic() < deadline:
         time.sleep(0.02)
-    green = decoded(ui.player.frame_jpeg(3))[5:40, 5:40].reshape(-1, 3).mean(axis=0)
+    green = decoded_jpeg(ui.player.frame_jpeg(3))[5:40, 5:40].reshape(-1, 3).mean(axis=0)
     assert green == pytest.approx([0, 255, 0], abs=12)
 
 
@@ -196,7 +185,7 @@ def test_saved_values_render_from_the_cli_with_the_studios_frames(tmp_path):
     final, draft = (decoded_frames(renders[q], indices) for q in ("final", "draft"))
     scaled_final = []
     for index in sorted(indices):
-        shown = decoded(ui.player.frame_jpeg(index))
+        shown = decoded_jpeg(ui.player.frame_jpeg(index))
         assert psnr(final[index], ui.player.short.frame(index / 30)) >= 35, index
         assert psnr(draft[index], shown) >= 35, index
         down = Image.fromarray(final[index]).resize((540, 960), Image.Resampling.BOX)

@@ -8,35 +8,27 @@ values, the rendered video in its `<video>` element, the boxes of the layout.
 
 from __future__ import annotations
 
-import contextlib
-import os
 import statistics
 import time
 from pathlib import Path
 
 import pytest
-from lab import CHROMIUM, chromium, jupyter_lab, open_notebook, run_all, write_notebook
+from lab import write_notebook
 from media import probe
 from studio_page import (
-    COUNT_DRAWS,
+    IN_A_PAGE,
     Frames,
     field,
     focus_player,
+    player_page,
     seek,
     settle,
+    studio_lab,
     tab,
     time_to_new_frame,
 )
 
-from neuroshorts import studio
-
-pytestmark = [
-    pytest.mark.skipif(
-        not CHROMIUM.exists(),
-        reason="needs Debian's chromium at /usr/bin/chromium (apt install chromium)",
-    ),
-    pytest.mark.quiet,  # frames per second and latencies, measured in the page
-]
+pytestmark = IN_A_PAGE
 
 NOTEBOOK = "studio.ipynb"
 VALUES = {"quality": "draft"}
@@ -47,9 +39,7 @@ STYLES = ["plain", "highlight", "pop", "word", "karaoke"]
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    env = dict(os.environ)
-    env.pop(studio.HEADLESS_ENV, None)  # the lab must get the widgets
-    with jupyter_lab(tmp_path_factory.mktemp("jupyterlab"), env) as server:
+    with studio_lab(tmp_path_factory.mktemp("jupyterlab")) as server:
         write_notebook(
             server.root / NOTEBOOK,
             [
@@ -68,21 +58,8 @@ def frames():
 
 @pytest.fixture(scope="module")
 def page(lab, frames, tmp_path_factory):
-    from playwright.sync_api import sync_playwright
-
-    shots = tmp_path_factory.mktemp("failure")
-    with sync_playwright() as playwright, chromium(playwright) as page:
-        page.add_init_script(COUNT_DRAWS)
-        try:
-            open_notebook(page, lab, NOTEBOOK)
-            run_all(page)
-            page.locator(".ns-player canvas.ns-frame").wait_for()
-            yield page
-        except Exception:
-            with contextlib.suppress(Exception):
-                page.screenshot(path=str(shots / "failure.png"), full_page=True)
-            print(f"screenshot: {shots / 'failure.png'}, server log: {lab.log}")
-            raise
+    with player_page(lab, NOTEBOOK, tmp_path_factory.mktemp("failure")) as page:
+        yield page
 
 
 def loop_marks(page) -> list[bool]:
