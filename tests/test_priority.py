@@ -13,8 +13,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from process_groups import group_members
 
 from neuroshorts import priority
+from neuroshorts.kernel import Progress
+from neuroshorts.templates import run
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
 
@@ -65,3 +68,28 @@ def test_this_process_keeps_its_own_priority(kernel_like):
     before = os.sched_getscheduler(0), os.getpriority(os.PRIO_PROCESS, 0)
     priority.make_background(kernel_like.pid)
     assert (os.sched_getscheduler(0), os.getpriority(os.PRIO_PROCESS, 0)) == before
+
+
+def test_a_background_render_runs_its_kernel_and_ffmpeg_as_idle_cpu_work(tmp_path):
+    """What a worker with `render_priority=idle` asks of `templates.run`, on a real render."""
+    seen: dict[str, int] = {}
+
+    def on_progress(report: Progress) -> None:
+        if report.stage != "encode" or report.kernel_pid is None or "ffmpeg" in seen:
+            return
+        for pid, command in group_members(report.kernel_pid):
+            if "ffmpeg" in command:
+                seen["ffmpeg"] = os.sched_getscheduler(pid)
+                seen["kernel"] = os.sched_getscheduler(report.kernel_pid)
+
+    values = {"script": "Hello there, this runs in the background.", "quality": "draft"}
+    run(
+        "explainer",
+        values,
+        tmp_path / "idle.mp4",
+        progress=False,
+        on_progress=on_progress,
+        background=True,
+    )
+    assert seen == {"ffmpeg": os.SCHED_IDLE, "kernel": os.SCHED_IDLE}
+    assert os.sched_getscheduler(0) == os.SCHED_OTHER, "the caller keeps its own priority"

@@ -235,6 +235,10 @@ def stack_settings(
         "NEUROSHORTS_LEASE": "30",
         "NEUROSHORTS_SOFT_TIME_LIMIT": "300",
         "NEUROSHORTS_TIME_LIMIT": "360",
+        # An idle-priority render gets no CPU while anything else wants it: under the
+        # suite's second process (its own renders at normal priority) a job starved past
+        # its limits. `test_priority.py` checks that renders do run as background work.
+        "NEUROSHORTS_RENDER_PRIORITY": "normal",
         **({"NEUROSHORTS_DATABASE_URL": database_url} if database_url else {}),
         **broker.env,
         **{f"NEUROSHORTS_{key.upper()}": str(value) for key, value in extra.items()},
@@ -264,25 +268,3 @@ def running_stack(
         for worker in stack.workers:
             wait_for(worker.ready, START_DEADLINE, f"worker {worker.name}", every=0.25)
         yield stack
-
-
-def group_members(pgid: int) -> list[tuple[int, str]]:
-    """Processes whose process group is `pgid` (what `ps -o pid,pgid,args` shows)."""
-    members = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except OSError:
-            continue
-        fields = stat.rsplit(")", 1)[1].split()
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            members.append((int(entry.name), command))
-    return members
-
-
-def parent_of(pid: int) -> int:
-    stat = Path(f"/proc/{pid}/stat").read_text()
-    return int(stat.rsplit(")", 1)[1].split()[1])

