@@ -1,7 +1,7 @@
 """Benchmark: the studio player, from the kernel's frames to what the page shows.
 
-Kernel: frames per second the player serves (compose `Short.frame(t)` + JPEG, what each
-frame message costs) for the 30 s reference short of `render.py`, at 540x960 (the
+Kernel: frames per second the player serves (compose `Short.frame(t, size)` + JPEG, what
+each frame message costs) for the 30 s reference short of `render.py`, at 540x960 (the
 player's size) and 1080x1920, in time order as playback asks for them. Baseline,
 measured in the same run: the JPEG encode alone of a frame of the same size, the least
 a served frame can cost. Printed against the 30 fps a playing player needs.
@@ -34,7 +34,7 @@ import render as render_bench
 from PIL import Image
 from preview import median_ms
 
-from neuroshorts.studio.player import jpeg
+from neuroshorts.studio.player import jpeg, preview_frame
 
 TESTS = Path(__file__).resolve().parent.parent / "tests"
 TEMPLATE_NAME = "explainer"
@@ -44,14 +44,12 @@ def kernel(frames: int) -> None:
     with tempfile.TemporaryDirectory(prefix="neuroshorts-bench-") as tmp:
         short, _ = render_bench.build_short(Path(tmp), 30.0)
     start = 300  # ten seconds in: captions, Ken Burns and music all running
-    for width, height in ((540, 960), (1080, 1920)):
-        sized = short.resized(short.canvas.scaled(width / short.canvas.width))
-        sized.frame(start / 30)  # artwork is rasterised once per canvas
-        ours = median_ms(
-            lambda i, sized=sized: jpeg(Image.fromarray(sized.frame((start + i) / 30))), frames
-        )
-        still = Image.fromarray(sized.frame(start / 30))
+    for shape in ((540, 960), (1080, 1920)):
+        short.frame(start / 30, shape)  # artwork is rasterised once per canvas
+        ours = median_ms(lambda i, shape=shape: preview_frame(short, start + i, shape), frames)
+        still = Image.fromarray(short.frame(start / 30, shape))
         floor = median_ms(lambda _, still=still: jpeg(still), frames)
+        width, height = shape
         print(
             f"{width}x{height}: serves {1000 / ours:6.1f} frames/s ({ours:5.1f} ms a frame) = "
             f"{ours / floor:4.1f}x a JPEG encode alone ({floor:.2f} ms), "
@@ -139,11 +137,10 @@ def browser() -> None:
 def rebuild(values: dict) -> float:
     """Seconds to build the explainer with `values` and compose its frame at 3 s here."""
     from neuroshorts.studio.form import build_short
-    from neuroshorts.studio.player import preview_canvas
 
     started = time.perf_counter()
     short, _namespace = build_short(TEMPLATE_NAME, values)
-    jpeg(Image.fromarray(preview_canvas(short, "540x960").frame(3.0)))
+    preview_frame(short, 90, (540, 960))
     return time.perf_counter() - started
 
 

@@ -114,12 +114,16 @@ class Planes:
         for src, dst in pairs:
             dst[...] = cv2.addWeighted(src, opacity, dst, 1.0 - opacity, 0.0)
 
-    def to_rgb(self) -> np.ndarray:
-        """HxWx3 uint8 RGB, chroma upsampled bilinearly as players do."""
-        size = (self.width, self.height)
-        u = cv2.resize(self.u, size, interpolation=cv2.INTER_LINEAR)
-        v = cv2.resize(self.v, size, interpolation=cv2.INTER_LINEAR)
-        return cv2.transform(cv2.merge([self.y, u, v]), _YUV_TO_RGB_AFFINE)
+    def to_rgb(self, size: tuple[int, int] | None = None) -> np.ndarray:
+        """HxWx3 uint8 RGB, chroma upsampled bilinearly as players do.
+
+        `size` (width, height) scales the picture as a player shows a smaller version of
+        it: each plane is area-averaged to that size before the conversion, so halving a
+        frame costs a luma resize (its chroma is already half size), not an RGB frame.
+        """
+        size = size or (self.width, self.height)
+        y, u, v = (_fit(plane, size) for plane in self)
+        return cv2.transform(cv2.merge([y, u, v]), _YUV_TO_RGB_AFFINE)
 
     @classmethod
     def from_rgb(cls, rgb: np.ndarray) -> Planes:
@@ -239,6 +243,15 @@ def _clip(
     if x0 >= x1 or y0 >= y1:
         return None
     return x0, y0, x1, y1
+
+
+def _fit(plane: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """`plane` at `size` (width, height): averaged down, or bilinear up as players do."""
+    height, width = plane.shape
+    if (width, height) == size:
+        return plane
+    shrink = size[0] < width
+    return cv2.resize(plane, size, interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
 
 
 def _halve(plane: np.ndarray) -> np.ndarray:

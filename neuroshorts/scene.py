@@ -230,9 +230,10 @@ class Short:
             blend(frame, patch)
         return frame
 
-    def frame(self, t: float) -> np.ndarray:
-        """The HxWx3 uint8 RGB frame at `t`: the encoded frame as a player shows it."""
-        return self.planes(t).to_rgb()
+    def frame(self, t: float, size: tuple[int, int] | None = None) -> np.ndarray:
+        """The HxWx3 uint8 RGB frame at `t`: the encoded frame as a player shows it, at
+        `size` (width, height) as a player shows it smaller (the studio's preview)."""
+        return self.planes(t).to_rgb(size)
 
 
 #: RGB(A) artwork converted for yuv420p frames, shared by every short in the process.

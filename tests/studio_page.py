@@ -24,7 +24,7 @@ from PIL import Image
 
 from neuroshorts import studio
 from neuroshorts.studio.form import build_short
-from neuroshorts.studio.player import jpeg, preview_canvas
+from neuroshorts.studio.player import preview_frame, preview_size
 
 TEMPLATE = Path(__file__).resolve().parent.parent / "templates" / "explainer.ipynb"
 FPS = 30
@@ -64,19 +64,19 @@ class Frames:
 
     def __init__(self, values: dict, template: Path = TEMPLATE):
         self.short, self.namespace = build_short(template, values)
-        self.sized = preview_canvas(self.short, "540x960")
+        self.shape = preview_size(self.short, "540x960")
         self._cache: dict[int, np.ndarray] = {}
 
     def at(self, index: int) -> np.ndarray:
         if index not in self._cache:
-            data = jpeg(Image.fromarray(self.sized.frame(index / FPS)))
+            data = preview_frame(self.short, index, self.shape)
             pixels = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
             self._cache[index] = pixels[::STRIDE, ::STRIDE].astype(np.int16)
         return self._cache[index]
 
     def identify(self, pixels: np.ndarray, near: int, reach: int = 8) -> tuple[int, float]:
         """The frame within `reach` of `near` the canvas shows, and how far it is from it."""
-        last = self.sized.frame_count - 1
+        last = self.short.frame_count - 1
         candidates = range(max(near - reach, 0), min(near + reach, last) + 1)
         errors = {i: float(np.abs(self.at(i) - pixels).mean()) for i in candidates}
         best = min(errors, key=lambda i: (errors[i], abs(i - near)))

@@ -1,12 +1,14 @@
 """`neuroshorts new`: a scaffolded template keeps the template contract and renders."""
 
 import logging
+import os
 
 import nbformat
 import pytest
+from jupyter_client.manager import KernelManager
 from media import probe
 
-from neuroshorts import cli, scaffold, templates
+from neuroshorts import cli, scaffold, studio, templates
 
 
 def test_new_template_has_the_contract_parameters_and_no_outputs(tmp_path):
@@ -81,3 +83,39 @@ def test_cli_new_writes_into_templates_and_refuses_an_existing_name(
     assert cli.main(["new", "bad name"]) == cli.EXIT_BAD_INPUT
     assert cli.main(["new", "other", "--dir", str(tmp_path / "elsewhere")]) == 0
     assert (tmp_path / "elsewhere" / "other.ipynb").is_file()
+
+
+@pytest.mark.parametrize("frontend", [True, False], ids=["jupyterlab", "headless"])
+def test_a_new_template_run_cell_by_cell_ends_in_the_player_only_for_a_person(tmp_path, frontend):
+    """A kernel that may ask its user for input (JupyterLab's does, papermill's and nbval's
+    do not) gets the player as the last cell's value; headless, the cell shows nothing."""
+    path = scaffold.create("mine", tmp_path)
+    notebook = nbformat.read(path, as_version=4)
+    code = []
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            code.append(cell.source)
+            if "parameters" in cell.metadata.get("tags", []):
+                code.append('script = "Hello there."')  # as papermill injects parameters
+    env = {k: v for k, v in os.environ.items() if k != studio.HEADLESS_ENV}
+    manager = KernelManager()
+    manager.start_kernel(cwd=str(tmp_path), env=env)
+    client = manager.client()
+    client.start_channels()
+    try:
+        client.wait_for_ready(timeout=60)
+        for source in code:
+            shown: list[dict] = []  # what the cell puts on screen; the last cell's is kept
+            reply = client.execute_interactive(
+                source, allow_stdin=frontend, timeout=120, output_hook=shown.append
+            )
+            assert reply["content"]["status"] == "ok", reply["content"]
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
+    values = [m["content"]["data"] for m in shown if m["msg_type"] == "execute_result"]
+    if frontend:
+        (value,) = values
+        assert "application/vnd.jupyter.widget-view+json" in value
+    else:
+        assert values == [], "headless, the last cell shows nothing"

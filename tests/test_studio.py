@@ -15,6 +15,7 @@ import types
 import numpy as np
 import pytest
 from media import decoded_jpeg, tone_short
+from PIL import Image
 
 from neuroshorts import studio, templates
 from neuroshorts.scene import Canvas, Layer, Short, Span
@@ -32,8 +33,13 @@ def short(tmp_path):
 
 
 def expected(short: Short, t: float, canvas: Canvas = SMALL) -> np.ndarray:
-    """`Short.frame(t)` laid out at the preview's size: what the player must show."""
-    return short.resized(canvas).frame(t).astype(int)
+    """`Short.frame(t)` scaled to the preview's size: what the player must show."""
+    return short.frame(t, (canvas.width, canvas.height)).astype(int)
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    error = np.mean((a.astype(float) - b.astype(float)) ** 2)
+    return float("inf") if error == 0 else 10 * np.log10(255**2 / error)
 
 
 class Page:
@@ -86,6 +92,19 @@ def test_a_reported_playhead_gets_the_shorts_own_frames(short):
     # the frame at 1.7 s differs from the one at 0.2 s by far more than JPEG loss
     assert np.abs(decoded_jpeg(page.frames[51]) - expected(short, 0.2)).mean() > 2.0
     assert len(page.frames) > 3, "the neighbours of a paused playhead come too"
+
+
+def test_the_preview_is_the_final_frame_scaled_down_not_laid_out_again(short):
+    """What the designer sees is what the video will show: text edges and crops round as
+    in the final frame (a half-size layout of this short differs by far more)."""
+    player = studio.preview(short, interactive=True, key="a")
+    page = Page(player)
+    for t in (0.5, 1.5):
+        final = Image.fromarray(short.frame(t)).resize((540, 960), Image.Resampling.BOX)
+        shown = decoded_jpeg(page.frame(round(t * 30)))
+        assert psnr(shown, np.asarray(final)) >= 38, t
+        laid_out = short.resized(Canvas(540, 960)).frame(t)
+        assert psnr(laid_out, np.asarray(final)) < psnr(shown, np.asarray(final)) - 3, t
 
 
 def test_the_player_describes_its_short_to_the_page(short):

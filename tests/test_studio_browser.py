@@ -116,7 +116,7 @@ def test_the_timeline_shows_every_layer_caption_page_and_the_waveform(page, fram
     assert 0.05 < ink < 0.95, f"the waveform covers {ink:.0%} of its lane"
 
     lanes = page.locator(".ns-lanes").bounding_box()
-    duration = frames.sized.frame_count / FPS
+    duration = frames.short.frame_count / FPS
     for t in (2.5, 5.5):
         page.mouse.click(lanes["x"] + lanes["width"] * t / duration, lanes["y"] + 30)
         heard = audio_state(page)["t"]
