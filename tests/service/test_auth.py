@@ -117,6 +117,7 @@ def test_no_secret_reaches_any_log_of_a_full_run(tmp_path):
             "NEUROSHORTS_DATABASE_URL": database,
             "NEUROSHORTS_API_KEY": SECRETS["api key"],
             "NEUROSHORTS_WEBHOOK_SECRET": SECRETS["webhook secret"],
+            "NEUROSHORTS_CALLBACK_HOSTS": "127.0.0.1",
             "NEUROSHORTS_OUTPUT_URL_PREFIXES": f"s3://{BUCKET}/renders/",
             "NEUROSHORTS_QUEUE": "secrets-" + uuid.uuid4().hex[:8],
         }
