@@ -1,7 +1,7 @@
 """The job store: every render job's state in a SQL database, so jobs outlive restarts.
 
 SQLite by default (one file in the data directory), PostgreSQL when configured. The API,
-the workers and the requeue sweeper all write here, often at once, so every change of
+the workers and the reconciler all write here, often at once, so every change of
 state is one conditional UPDATE (`... WHERE state = 'queued'`, `... AND attempt = 3`)
 whose row count says whether it won: no read-then-write race, and a worker that lost its
 job (requeued, cancelled) finds out on its next heartbeat instead of overwriting it.

@@ -1,6 +1,6 @@
 """The job store on SQLite and on PostgreSQL: claims, takeovers, fencing, idempotency.
 
-Workers, the API and the sweeper change jobs concurrently; each change must win or lose
+Workers, the API and its reconciler change jobs concurrently; each change must win or lose
 as a whole. These tests drive the store directly, with threads where races matter.
 """
 
