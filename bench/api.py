@@ -339,6 +339,30 @@ def fifty(running: Service, seconds: float) -> Calls:
     return calls
 
 
+def report_load(
+    args: argparse.Namespace,
+    load: float,
+    s: Calls,
+    h: Calls,
+    batch: Calls,
+    batch_seconds: float,
+    errors: list[str],
+) -> None:
+    """The load phase's figures, printed as soon as it ends."""
+    print(f"load average before the load phase: {load:.2f}")
+    print(
+        f"submit : {len(s.latencies)} at {args.rate:g}/s, p50 {statistics.median(s.latencies):.1f}"
+        f" ms, p99 {s.p(0.99):.1f} ms, max {max(s.latencies):.1f} ms (target p99 <= 100 ms)"
+    )
+    print(
+        f"healthz: {len(h.latencies)}, p50 {statistics.median(h.latencies):.1f} ms, "
+        f"p99 {h.p(0.99):.1f} ms, max {max(h.latencies):.1f} ms (target p99 <= 50 ms)"
+    )
+    print(f"ratio  : submit p99 {s.p(0.99) / h.p(0.99):.2f}x the /healthz p99 (the baseline)")
+    print(f"batch  : {len(batch.ids)} rows accepted in {batch_seconds:.2f} s")
+    print(f"errors : {len(errors)}" + "".join(f"\n  - {error}" for error in errors[:10]))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--broker", choices=BROKERS, default="embedded")
@@ -359,25 +383,12 @@ def main() -> int:
             target_load(running.url, args.rate, args.seconds, args.batch)
         )
         ids = submits.ids + batch.ids
-        print(f"load phase done ({len(ids)} jobs accepted); draining the queue")
+        errors = submits.errors + probes.errors + batch.errors
+        report_load(args, load, submits, probes, batch, batch_seconds, errors)
+        print(f"draining the queue ({len(ids)} jobs accepted)", flush=True)
         drained, problems = drain(running, ids, deadline=max(900.0, 10.0 * len(ids)))
         info = fifty(running, args.fifty) if args.fifty else None
-        load_after = os.getloadavg()[0]
-
-    errors = submits.errors + probes.errors + batch.errors
-    h, s = probes, submits
-    print(f"load average: {load:.2f} before the load phase, {load_after:.2f} at the end")
-    print(
-        f"submit : {len(s.latencies)} at {args.rate:g}/s, p50 {statistics.median(s.latencies):.1f}"
-        f" ms, p99 {s.p(0.99):.1f} ms, max {max(s.latencies):.1f} ms (target p99 <= 100 ms)"
-    )
-    print(
-        f"healthz: {len(h.latencies)}, p50 {statistics.median(h.latencies):.1f} ms, "
-        f"p99 {h.p(0.99):.1f} ms, max {max(h.latencies):.1f} ms (target p99 <= 50 ms)"
-    )
-    print(f"ratio  : submit p99 {s.p(0.99) / h.p(0.99):.2f}x the /healthz p99 (the baseline)")
-    print(f"batch  : {len(batch.ids)} rows accepted in {batch_seconds:.2f} s")
-    print(f"errors : {len(errors)}" + "".join(f"\n  - {error}" for error in errors[:10]))
+    print(f"load average at the end: {os.getloadavg()[0]:.2f}")
     print(
         f"drain  : {len(ids)} jobs final {drained:.0f} s after the load phase "
         f"({60 * len(ids) / (args.seconds + drained):.1f} jobs/min overall)"
@@ -394,8 +405,8 @@ def main() -> int:
     met = (
         not errors
         and not problems
-        and s.p(0.99) <= 100
-        and h.p(0.99) <= 50
+        and submits.p(0.99) <= 100
+        and probes.p(0.99) <= 50
         and len(batch.ids) == args.batch
     )
     print("target : " + ("MET" if met else "MISSED"))
