@@ -29,38 +29,23 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO / "tests" / "service"), str(REPO / "tests")]
 
 from fault_drill import Drill, Outcome, standard_faults  # noqa: E402
+from service_stack import postgres_database  # noqa: E402
 
 #: The client's pacing: a quarter of the jobs at once, then one every half second, so
 #: submissions span the first faults (the API restart happens at half submitted).
 BURST_SHARE, INTERVAL = 0.25, 0.5
 
 
-@contextlib.contextmanager
-def postgres_database() -> Iterator[str]:
-    """A fresh database on the local PostgreSQL, dropped afterwards; yields its URL."""
-    import psycopg
-
-    name = f"neuroshorts_bench_{uuid.uuid4().hex[:10]}"
-    admin_url = "postgresql://postgres@127.0.0.1:5432/test"
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    finally:
-        with psycopg.connect(admin_url, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 def run(root: Path, jobs: int, *, faults: bool, aof: bool, postgres: bool) -> Drill:
     with contextlib.ExitStack() as stack:
-        database = stack.enter_context(postgres_database()) if postgres else ""
+        tag = f"bench_{uuid.uuid4().hex[:10]}"
+        database = stack.enter_context(postgres_database(tag)) if postgres else ""
         drill = Drill(
             root,
             jobs=jobs,
@@ -88,7 +73,7 @@ def report(name: str, drill: Drill, baseline: Outcome | None) -> None:
     print(
         f"  jobs rendered again: {outcome.redelivered} ({outcome.extra_attempts} extra attempts);"
         f" duplicate messages skipped by workers: {outcome.duplicates_skipped};"
-        f" jobs the sweeper sent again: {outcome.resent}"
+        f" jobs the reconciler sent again: {outcome.resent}"
     )
     print(f"  attempts that lost their job to another attempt: {outcome.superseded}")
     print(f"  client retries (API or broker down): {outcome.submit_retries}")

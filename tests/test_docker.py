@@ -14,6 +14,7 @@ import subprocess
 import sys
 import uuid
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
@@ -188,6 +189,10 @@ def test_n8n_reaches_the_api_by_service_name_and_keeps_its_data_in_postgres(stac
     api = stacks["redis"]["services"]["api"]["environment"]
     assert api["NEUROSHORTS_DATABASE_URL"].startswith("postgresql+psycopg://")
     assert api["NEUROSHORTS_API_KEY"] == n8n["NEUROSHORTS_API_KEY"]
+    # The workers call n8n's Wait nodes back at WEBHOOK_URL, a private address by name.
+    worker = stacks["redis"]["services"]["worker"]["environment"]
+    allowed = worker["NEUROSHORTS_CALLBACK_HOSTS"].split(",")
+    assert urlsplit(n8n["WEBHOOK_URL"]).hostname in allowed and "public" in allowed
 
 
 def test_a_missing_secret_stops_compose_naming_it(tmp_path):

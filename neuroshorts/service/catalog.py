@@ -1,18 +1,13 @@
-"""Templates as the API shows and checks them: JSON Schema, request validation, caching.
+"""Templates as the API shows and checks them: JSON Schema, request validation.
 
 Reading a template's parameters cell parses the notebook (milliseconds each time), and
 the API checks every request against it, so schemas are cached per notebook file and
-modification time. Finding the notebook (resolving every template directory, refusing
-symlinks out of them) cost a submit more than its database write under load, so a name's
-lookup is trusted for `FRESH` seconds: a template added, removed or edited is seen
-within that.
+modification time: an edited template is seen at the next request.
 """
 
 from __future__ import annotations
 
 import functools
-import os
-import time
 from pathlib import Path
 from typing import Any
 
@@ -21,11 +16,6 @@ from neuroshorts import templates
 _JSON_TYPES = {"str": "string", "int": "integer", "float": "number", "bool": "boolean"}
 #: The API places the video itself (see `outputs.resolve`); requests name it apart.
 RESERVED = frozenset({"output"})
-#: Seconds a template name's lookup is reused.
-FRESH = 2.0
-#: (name, where templates are looked up) -> (when looked up, notebook, parameters);
-#: only names that were found.
-_found: dict[tuple[str, ...], tuple[float, Path, dict[str, templates.Parameter]]] = {}
 
 
 @functools.lru_cache(maxsize=128)
@@ -35,14 +25,8 @@ def _schema(path: str, mtime_ns: int) -> dict[str, templates.Parameter]:
 
 def schema(name: str) -> tuple[Path, dict[str, templates.Parameter]]:
     """The template's notebook and parameters; raises templates.TemplateError."""
-    moment = time.monotonic()
-    key = (name, os.environ.get("NEUROSHORTS_TEMPLATES", ""), os.getcwd())
-    if (hit := _found.get(key)) and moment - hit[0] < FRESH:
-        return hit[1], hit[2]
     path = templates.find_by_name(name)
-    parameters = _schema(str(path), path.stat().st_mtime_ns)
-    _found[key] = (moment, path, parameters)
-    return path, parameters
+    return path, _schema(str(path), path.stat().st_mtime_ns)
 
 
 def json_schema(name: str) -> dict[str, Any]:

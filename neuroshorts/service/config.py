@@ -1,9 +1,8 @@
 """The render service's settings, read from `NEUROSHORTS_*` environment variables.
 
 Every default points into one data directory, so `neuroshorts serve` on a laptop needs no
-server at all: a file-system broker, a SQLite job store and the Celery results in the same
-SQLite file. A distributed setup changes three variables (broker, database, output
-directory on shared storage) and nothing else.
+server at all: a file-system broker and a SQLite job store. A distributed setup changes
+three variables (broker, database, output directory on shared storage) and nothing else.
 """
 
 from __future__ import annotations
@@ -15,6 +14,7 @@ from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from neuroshorts.paths import data_dir
+from neuroshorts.sources.policy import parse_hosts
 
 
 class Settings(BaseSettings):
@@ -27,7 +27,6 @@ class Settings(BaseSettings):
     broker_options: dict[str, Any] = Field(
         default_factory=dict, description="extra kombu transport options (JSON)"
     )
-    result_backend: str = Field("", description="Celery results; empty: the job database")
     database_url: str = Field("", description="SQLAlchemy URL; empty: SQLite in data_dir")
     queue: str = Field("neuroshorts", description="the queue render jobs go through")
     output_dir: Path | None = Field(None, description="where videos go; empty: data_dir/renders")
@@ -51,7 +50,9 @@ class Settings(BaseSettings):
     )
     max_attempts: int = Field(3, ge=1, description="deliveries of one job before it fails")
     lease: float = Field(60.0, gt=0, description="a running job silent this long is requeued")
-    sweep_interval: float = Field(15.0, gt=0, description="seconds between requeue sweeps")
+    sweep_interval: float = Field(
+        15.0, gt=0, description="seconds between the API's reconciliations (reconcile.py)"
+    )
     resend_after: float = Field(
         30.0, gt=0, description="a queued job whose message was never sent is sent after this"
     )
@@ -59,6 +60,11 @@ class Settings(BaseSettings):
     webhook_attempts: int = Field(5, ge=1)
     webhook_backoff: float = Field(1.0, ge=0, description="first retry delay; doubles")
     webhook_timeout: float = Field(10.0, gt=0)
+    callback_hosts: str = Field(
+        "public",
+        description="comma list of hosts a callback_url may reach: names (n8n, "
+        "*.example.com), IP addresses, CIDR networks, and `public` for every public address",
+    )
 
     # What a request may ask for (see service/limits.py and service/references.py).
     local_files: bool = Field(
@@ -87,12 +93,11 @@ class Settings(BaseSettings):
             self.output_dir = self.data_dir / "renders"
         if not self.database_url:
             self.database_url = f"sqlite:///{self.data_dir / 'neuroshorts.sqlite'}"
-        if not self.result_backend:
-            self.result_backend = f"db+{self.database_url}"
         if not self.broker_url:
             self.broker_url = "filesystem://"
         if not self.visibility_timeout:
             self.visibility_timeout = self.time_limit + 300
+        parse_hosts(self.callback_hosts, "NEUROSHORTS_CALLBACK_HOSTS")  # a typo fails here
         if self.soft_time_limit >= self.time_limit:
             raise ValueError(
                 f"soft_time_limit ({self.soft_time_limit} s) must be below "

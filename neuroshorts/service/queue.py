@@ -2,16 +2,20 @@
 
 Messages carry only the job id; the job itself lives in the store, so a message can be
 delivered twice, late, or after a restart and the worker still does the right thing
-(see `execute.claim`). The settings below are what long renders need: late acks so a job
-whose worker dies is delivered again, one message prefetched at a time, time limits, and
-a broker visibility timeout longer than the hard limit so Redis does not hand a running
-job to a second worker.
+(see `execute.run_job`). What Celery and the brokers give, and what is set here:
+
+- late acknowledgement and `reject_on_worker_lost`: a render whose worker process dies
+  is not acknowledged, so RabbitMQ delivers it again at once (Redis after its visibility
+  timeout, the file-system broker never: see reconcile.py for those);
+- one message prefetched at a time, and time limits;
+- a Redis visibility timeout longer than the hard time limit, so Redis does not hand a
+  running job to a second worker;
+- no result backend: the job store is the one record of a job, nobody reads Celery's.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 
 from celery import Celery
 
@@ -22,22 +26,17 @@ log = logging.getLogger(__name__)
 RENDER_TASK = "neuroshorts.render"
 
 
-def make_celery(settings: Settings, *, worker: bool = False) -> Celery:
-    """The app for `settings`; with `worker`, the render task is registered on it."""
+def make_celery(settings: Settings) -> Celery:
+    """The app for `settings` (the API sends with it; `tasks.worker_app` adds the task)."""
     settings.prepare()
-    app = Celery(
-        "neuroshorts",
-        broker=settings.broker_url,
-        backend=settings.result_backend,
-        set_as_current=False,
-    )
+    app = Celery("neuroshorts", broker=settings.broker_url, set_as_current=False)
     app.conf.update(
         broker_transport_options=settings.transport_options(),
         broker_connection_retry_on_startup=True,
         task_default_queue=settings.queue,
         task_serializer="json",
-        result_serializer="json",
         accept_content=["json"],
+        task_ignore_result=True,
         # A broker restarting (a second or two) should not fail the requests that
         # arrive meanwhile: a send is retried for about 4 s before the API answers 503.
         task_publish_retry_policy={
@@ -55,18 +54,7 @@ def make_celery(settings: Settings, *, worker: bool = False) -> Celery:
         # messages again, and a render left running would race its own second delivery.
         worker_cancel_long_running_tasks_on_connection_loss=True,
         worker_hijack_root_logger=False,
-        result_expires=timedelta(days=7),
-        # Celery makes a result backend per thread unless told it may share one, and the
-        # API sends from up to 40 request threads. The database backend connects and
-        # checks its tables when made: 30 ms of CPU and 80 ms on PostgreSQL, paid by the
-        # first submit of every thread (0.7 to 1.4 s for the first of 50 clients arriving
-        # together). It keeps an engine and opens a session per call, so one can serve all.
-        result_backend_thread_safe=settings.result_backend.startswith("db+"),
     )
-    if worker:
-        from neuroshorts.service import tasks
-
-        tasks.register(app, settings)
     return app
 
 

@@ -69,12 +69,12 @@ def worker_argv(settings: Settings) -> list[str]:
 
 def run_worker(settings: Settings) -> None:
     """Consume render jobs until interrupted (Celery's warm shutdown on SIGTERM)."""
-    from neuroshorts.service.queue import make_celery
+    from neuroshorts.service.tasks import worker_app
 
     # The worker itself keeps its normal priority: it holds the job store's write lock
     # for heartbeats, and a lowered holder would make the API wait on it. Its renders
     # are lowered instead (`render_priority`).
-    app = make_celery(settings, worker=True)
+    app = worker_app(settings)
     log.info("worker on %s, queue %s", _redacted(settings.broker_url), settings.queue)
     app.worker_main(worker_argv(settings))
 
@@ -85,7 +85,6 @@ def serve(settings: Settings) -> int:
         "NEUROSHORTS_DATA_DIR": str(settings.data_dir),
         "NEUROSHORTS_BROKER_URL": settings.broker_url,
         "NEUROSHORTS_DATABASE_URL": settings.database_url,
-        "NEUROSHORTS_RESULT_BACKEND": settings.result_backend,
         "NEUROSHORTS_OUTPUT_DIR": str(settings.output_dir),
         "NEUROSHORTS_QUEUE": settings.queue,
     }

@@ -1,7 +1,7 @@
 """The job store: every render job's state in a SQL database, so jobs outlive restarts.
 
 SQLite by default (one file in the data directory), PostgreSQL when configured. The API,
-the workers and the requeue sweeper all write here, often at once, so every change of
+the workers and the reconciler all write here, often at once, so every change of
 state is one conditional UPDATE (`... WHERE state = 'queued'`, `... AND attempt = 3`)
 whose row count says whether it won: no read-then-write race, and a worker that lost its
 job (requeued, cancelled) finds out on its next heartbeat instead of overwriting it.
@@ -27,8 +27,8 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
-    bindparam,
     create_engine,
+    delete,
     event,
     func,
     insert,
@@ -93,7 +93,7 @@ class JobRow(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     #: When the latest message of a queued job was handed to the broker (None: not yet).
     #: The store, not the broker, is the record of what must run: a job whose message
-    #: never left, or that a restarted broker forgot, is sent again (see sweeper.py).
+    #: never left, or that a restarted broker forgot, is sent again (see reconcile.py).
     enqueued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
@@ -194,55 +194,27 @@ class JobStore:
         """
         return self.create_many([new])[0]
 
-    def create_many(self, news: Sequence[NewJob]) -> list[tuple[Job, bool]]:
-        """`create` for several jobs in one transaction: all are inserted or none."""
-        outcome = self.create_groups([news])[0]
-        if isinstance(outcome, IdempotencyConflict):
-            raise outcome
-        return outcome
+    def create_many(self, news: Sequence[NewJob], *, retry: bool = True) -> list[tuple[Job, bool]]:
+        """`create` for several jobs (a batch) in one transaction: all are inserted or none.
 
-    def create_groups(
-        self, groups: Sequence[Sequence[NewJob]], *, retry: bool = True
-    ) -> list[list[tuple[Job, bool]] | IdempotencyConflict]:
-        """`create_many` for the requests of several clients, in one transaction.
-
-        Each group stands alone: one whose key conflicts gets its IdempotencyConflict and
-        inserts nothing, the others go in. A key met twice answers the first job, also
-        within the same call. The rows go in as one Core INSERT, not through the ORM's
-        unit of work, which cost a submit more than the statement itself.
+        A key met twice answers the first job, also within the same call. The rows go in
+        as one Core INSERT (for a batch of 500, one statement rather than 500).
         """
-        outcomes: list[list[tuple[JobRow | dict[str, Any], bool]] | IdempotencyConflict] = []
         try:
-            # Only the statements hold the write lock; the jobs are made after it.
             with self._writing() as session:
-                known = self._by_keys(session, groups)
-                for news in groups:
-                    outcomes.append(_resolve(news, known, self._values))
-                rows = [
-                    item
-                    for outcome in outcomes
-                    if not isinstance(outcome, IdempotencyConflict)
-                    for item, created in outcome
-                    if created
-                ]
+                found = _resolve(news, self._by_keys(session, news), self._values)
+                rows = [item for item, created in found if created]
                 if rows:
                     session.execute(insert(JobRow), rows)
         except IntegrityError:
             # Another process stored one of the keys first: ask again, which finds it.
-            if retry and any(new.idempotency_key is not None for news in groups for new in news):
-                return self.create_groups(groups, retry=False)
+            if retry and any(new.idempotency_key is not None for new in news):
+                return self.create_many(news, retry=False)
             raise
-        return [
-            outcome
-            if isinstance(outcome, IdempotencyConflict)
-            else [(_job(_row(item)), created) for item, created in outcome]
-            for outcome in outcomes
-        ]
+        return [(_job(_row(item)), created) for item, created in found]
 
-    def _by_keys(
-        self, session: Session, groups: Sequence[Sequence[NewJob]]
-    ) -> dict[str, JobRow | dict[str, Any]]:
-        keys = {new.idempotency_key for news in groups for new in news} - {None}
+    def _by_keys(self, session: Session, news: Sequence[NewJob]) -> dict[str, JobRow]:
+        keys = {new.idempotency_key for new in news} - {None}
         if not keys:
             return {}
         query = select(JobRow).where(JobRow.idempotency_key.in_(keys))
@@ -271,12 +243,20 @@ class JobStore:
             "updated_at": moment,
         }
 
-    def delete(self, job_id: str) -> None:
-        """Forget a job that could not be queued, so a retry of the request starts afresh."""
+    def forget_unsent(self, job_ids: Sequence[str]) -> None:
+        """Delete those of the jobs never sent, so the retry of a request that could not
+        be queued starts afresh."""
+        statement = (
+            delete(JobRow)
+            .where(
+                JobRow.id.in_(job_ids),
+                JobRow.state == State.queued,
+                JobRow.enqueued_at.is_(None),
+            )
+            .execution_options(synchronize_session=False)
+        )
         with self._writing() as session:
-            row = session.get(JobRow, job_id)
-            if row is not None:
-                session.delete(row)
+            session.execute(statement)
 
     def get(self, job_id: str) -> Job | None:
         with self._session() as session:
@@ -422,17 +402,17 @@ class JobStore:
             job, state=State.queued, stage="requeued", progress=0.0, enqueued_at=None
         )
 
-    def mark_sent(self, marks: Sequence[tuple[str, datetime]]) -> None:
-        """Record that a message for each queued job was handed to the broker at its moment
+    def mark_sent(self, job_ids: Sequence[str], moment: datetime) -> None:
+        """Record that a message for each queued job was handed to the broker at `moment`
         (taken before sending, so a broker lost after it is known to have lost it)."""
         statement = (
             update(JobRow)
-            .where(JobRow.id == bindparam("job_id"), JobRow.state == State.queued)
-            .values(enqueued_at=bindparam("moment"))
+            .where(JobRow.id.in_(job_ids), JobRow.state == State.queued)
+            .values(enqueued_at=moment)
+            .execution_options(synchronize_session=False)
         )
-        rows = [{"job_id": job_id, "moment": moment} for job_id, moment in marks]
         with self._writing() as session:
-            session.connection().execute(statement, rows)
+            session.execute(statement)
 
     def to_send(self, *, unsent_for: float, sent_before: datetime | None = None) -> list[Job]:
         """Queued jobs that need a message: none was sent for `unsent_for` seconds (their
@@ -492,14 +472,10 @@ class JobStore:
 
 def _resolve(
     news: Sequence[NewJob],
-    known: dict[str, JobRow | dict[str, Any]],
+    known: dict[str, JobRow],
     make: Callable[[NewJob], dict[str, Any]],
-) -> list[tuple[JobRow | dict[str, Any], bool]] | IdempotencyConflict:
-    """One request's jobs: the one its key already made (False) or a new row (True).
-
-    A key reused with other parameters is a conflict rather than silently an unrelated
-    job; the request then adds nothing to `known`, so it inserts nothing.
-    """
+) -> list[tuple[JobRow | dict[str, Any], bool]]:
+    """The request's jobs: the one its key already made (False) or a new row (True)."""
     mine: dict[str, JobRow | dict[str, Any]] = {}
     found: list[tuple[JobRow | dict[str, Any], bool]] = []
     for new in news:
@@ -512,12 +488,11 @@ def _resolve(
             if key is not None:
                 mine[key] = row
         elif _row(existing).fingerprint != new.fingerprint:
-            return IdempotencyConflict(
+            raise IdempotencyConflict(
                 f"Idempotency-Key {key!r} was already used for a different request"
             )
         else:
             found.append((existing, False))
-    known |= mine
     return found
 
 

@@ -7,6 +7,6 @@ inspect`, `celery purge`, Flower and the like, configured from NEUROSHORTS_* var
 from __future__ import annotations
 
 from neuroshorts.service.config import Settings
-from neuroshorts.service.queue import make_celery
+from neuroshorts.service.tasks import worker_app
 
-app = make_celery(Settings(), worker=True)
+app = worker_app(Settings())

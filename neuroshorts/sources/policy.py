@@ -23,6 +23,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -58,6 +59,8 @@ class Policy:
     names: tuple[str, ...]
     networks: tuple[Network, ...]
     max_bytes: int
+    #: The setting the hosts come from, named in refusals.
+    variable: str = HOSTS_ENV
 
     @classmethod
     def from_env(cls) -> Policy:
@@ -68,26 +71,12 @@ class Policy:
                 f"{SCHEMES_ENV}: unknown scheme {', '.join(unknown)}; "
                 f"expected some of {', '.join(KNOWN_SCHEMES)}"
             )
-        names: list[str] = []
-        networks: list[Network] = []
-        entries = _list(os.environ.get(HOSTS_ENV, PUBLIC))
-        for entry in entries:
-            if entry == PUBLIC:
-                continue
-            try:
-                networks.append(ipaddress.ip_network(entry.strip("[]"), strict=False))
-            except ValueError:
-                if not re.fullmatch(r"(\*\.)?[a-z0-9.-]+", entry):
-                    raise ValueError(
-                        f"{HOSTS_ENV}: {entry!r} is not a host name, IP address or CIDR "
-                        "network; expected e.g. cdn.example.com, *.example.com, 10.0.0.0/8"
-                    ) from None
-                names.append(entry)
+        public, names, networks = parse_hosts(os.environ.get(HOSTS_ENV, PUBLIC), HOSTS_ENV)
         return cls(
             frozenset(schemes),
-            PUBLIC in entries,
-            tuple(names),
-            tuple(networks),
+            public,
+            names,
+            networks,
             parse_size(MAX_BYTES_ENV, os.environ.get(MAX_BYTES_ENV), DEFAULT_MAX_BYTES),
         )
 
@@ -117,21 +106,63 @@ class Policy:
             what = f"{'an' if kind[0] in 'aeiou' else 'a'} {kind} address" if kind else "not listed"
             subject = f"{host} is" if host == text else f"{host} resolves to {text},"
             allowed = "a public host, or one" if self.public else "a host"
-            raise Refused(f"{subject} {what}", f"{allowed} listed in {HOSTS_ENV}")
+            raise Refused(f"{subject} {what}", f"{allowed} listed in {self.variable}")
 
     def check_literal(self, host: str) -> None:
-        """Check a host that is an IP address as written; names are checked on connect."""
+        """Check a host that is an IP address as written; names are checked on connect.
+
+        An IPv4 address in another notation (`2130706433`, `0x7f.0.0.1`, `0177.0.0.1`,
+        `127.1`) is refused whatever it is: resolvers and HTTP clients disagree on reading
+        them, so an address that looks like a name to one is 127.0.0.1 to another.
+        """
+        bare = host.strip("[]")
         try:
-            ipaddress.ip_address(host.strip("[]"))
+            ipaddress.ip_address(bare)
         except ValueError:
+            if (dotted := other_notation(bare)) is not None:
+                raise Refused(
+                    f"{host} is the IP address {dotted} in another notation",
+                    "a host name, or an IP address written as four decimal numbers",
+                ) from None
             return
-        self.check_host(host.strip("[]"), [host.strip("[]")])
+        self.check_host(bare, [bare])
 
     def _listed_name(self, host: str) -> bool:
         return any(
             host.endswith(name[1:]) if name.startswith("*.") else host == name
             for name in self.names
         )
+
+
+def parse_hosts(text: str, variable: str) -> tuple[bool, tuple[str, ...], tuple[Network, ...]]:
+    """A comma list of hosts as `variable` holds it: whether `public` is in it, the names
+    (`cdn.example.com`, `*.example.com`) and the networks (addresses, CIDR)."""
+    names: list[str] = []
+    networks: list[Network] = []
+    entries = _list(text)
+    for entry in entries:
+        if entry == PUBLIC:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(entry.strip("[]"), strict=False))
+        except ValueError:
+            if not re.fullmatch(r"(\*\.)?[a-z0-9.-]+", entry):
+                raise ValueError(
+                    f"{variable}: {entry!r} is not a host name, IP address or CIDR "
+                    "network; expected e.g. cdn.example.com, *.example.com, 10.0.0.0/8"
+                ) from None
+            names.append(entry)
+    return PUBLIC in entries, tuple(names), tuple(networks)
+
+
+def other_notation(host: str) -> str | None:
+    """The dotted-decimal IPv4 address `host` spells in another notation, if it is one."""
+    if not re.fullmatch(r"[0-9a-fA-FxX.]+", host) or not re.search(r"\d", host):
+        return None
+    try:
+        return socket.inet_ntoa(socket.inet_aton(host.rstrip(".")))
+    except OSError:
+        return None
 
 
 def address_class(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:

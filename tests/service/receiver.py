@@ -20,14 +20,17 @@ class Receiver:
     def __init__(self) -> None:
         self.calls: list[Call] = []
         self.script: dict[str, list[int]] = {}
+        self.locations: dict[str, str] = {}
         self._lock = threading.Lock()
         self._arrived = threading.Condition(self._lock)
         self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
 
-    def url(self, path: str, statuses: list[int] | None = None) -> str:
+    def url(self, path: str, statuses: list[int] | None = None, location: str = "") -> str:
+        """The URL of `path`, answered with `statuses` in turn (a redirect to `location`)."""
         self.script[path] = list(statuses or [])
+        self.locations[path] = location
         return f"http://127.0.0.1:{self._server.server_port}{path}"
 
     def calls_to(self, path: str) -> list[Call]:
@@ -49,6 +52,8 @@ class Receiver:
                     statuses = receiver.script.get(self.path, [])
                     status = statuses.pop(0) if statuses else 200
                 self.send_response(status)
+                if location := receiver.locations.get(self.path):
+                    self.send_header("Location", location)
                 self.send_header("Content-Length", "2")
                 self.end_headers()
                 self.wfile.write(b"ok")

@@ -102,7 +102,7 @@ def make_broker(name: str, tag: str) -> Broker:
                 channel = connection.default_channel
                 channel.queue_delete(queue)
                 channel.exchange_delete(queue)
-                channel.queue_delete(f"{queue}.canary")  # the sweeper's (see canary.py)
+                channel.queue_delete(f"{queue}.canary")  # the reconciler's (see reconcile.py)
 
         env = {"NEUROSHORTS_BROKER_URL": RABBITMQ_URL, "NEUROSHORTS_QUEUE": queue}
         return Broker(name, env, drop_queue)
@@ -230,6 +230,9 @@ def stack_settings(
     env = {
         "NEUROSHORTS_DATA_DIR": str(root / "data"),
         "NEUROSHORTS_WEBHOOK_SECRET": SECRET,
+        # The test's webhook receiver listens on loopback, which callbacks may not reach
+        # by default.
+        "NEUROSHORTS_CALLBACK_HOSTS": "127.0.0.1",
         "NEUROSHORTS_WEBHOOK_BACKOFF": "0.2",
         "NEUROSHORTS_SWEEP_INTERVAL": "1",
         "NEUROSHORTS_LEASE": "30",

@@ -117,6 +117,7 @@ def test_no_secret_reaches_any_log_of_a_full_run(tmp_path):
             "NEUROSHORTS_DATABASE_URL": database,
             "NEUROSHORTS_API_KEY": SECRETS["api key"],
             "NEUROSHORTS_WEBHOOK_SECRET": SECRETS["webhook secret"],
+            "NEUROSHORTS_CALLBACK_HOSTS": "127.0.0.1",
             "NEUROSHORTS_OUTPUT_URL_PREFIXES": f"s3://{BUCKET}/renders/",
             "NEUROSHORTS_QUEUE": "secrets-" + uuid.uuid4().hex[:8],
         }
@@ -144,7 +145,6 @@ def test_no_secret_reaches_any_log_of_a_full_run(tmp_path):
     everything = "\n".join(written.values())
     assert job["id"] in everything and "webhook" in everything, "the logs cover the run"
     assert "ready." in everything, "the worker's own start is in the logs"
-    assert "postgres:**@" in everything, "the database URL was logged, with its password masked"
     for what, secret in SECRETS.items():
         leaks = [str(path) for path, text in written.items() if secret in text]
         assert not leaks, f"the {what} is written in {leaks}"

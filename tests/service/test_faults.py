@@ -20,10 +20,9 @@ from fault_drill import Drill, RedisServer, standard_faults
 from kombu import Connection
 
 from neuroshorts.service.config import Settings
-from neuroshorts.service.marks import SentMarks
 from neuroshorts.service.queue import make_celery
+from neuroshorts.service.reconcile import send, sweep
 from neuroshorts.service.store import JobStore, NewJob
-from neuroshorts.service.sweeper import send_job, sweep
 
 JOBS = 24
 
@@ -56,12 +55,12 @@ def test_the_faults_hit_work_in_flight_and_the_service_recovered_it(drill):
         job = drill.service.store.get(job_id)
         assert job.state == "succeeded" and job.attempt >= 2, "rendered again after the kill"
     assert drill.queued_at_crash > 0, "Redis took queued jobs' messages down with it"
-    assert drill.outcome.resent >= drill.queued_at_crash, "the sweeper sent them again"
+    assert drill.outcome.resent >= drill.queued_at_crash, "the reconciler sent them again"
     assert drill.snapshot, "the API had job records to keep across its restart"
     assert drill.outcome.submit_retries > 0, "the client met the API (or Redis) down"
 
 
-# -- the sweeper's side of it, one fault at a time, on a Redis of our own -----------------
+# -- the reconciler's side of it, one fault at a time, on a Redis of our own --------------
 
 
 @pytest.fixture
@@ -100,15 +99,11 @@ def test_a_job_stored_but_never_sent_is_sent_once_its_grace_is_over(broker):
     assert messages(settings) == 1
 
 
-def test_marks_written_behind_the_request_keep_the_sweeper_from_sending_again(broker):
-    """The API marks its jobs sent from a thread of their own (`SentMarks`)."""
+def test_jobs_sent_are_not_sent_again_by_the_reconciler(broker):
     _, settings, app, store = broker
     sweep(store, settings, app)  # plants the canary
     jobs = stored_jobs(store, 3)
-    marks = SentMarks(store)
-    for job_id in jobs:
-        send_job(store, settings, app, store.get(job_id), marks)
-    marks.close()
+    send(store, settings, app, [store.get(job_id) for job_id in jobs])
     time.sleep(settings.resend_after + 0.1)
     assert sweep(store, settings, app) == []
     assert messages(settings) == 3
@@ -121,8 +116,7 @@ def test_a_restarted_broker_gets_every_queued_job_it_forgot(broker, resent):
     server, settings, app, store = broker
     sweep(store, settings, app)  # plants the canary
     jobs = stored_jobs(store, 3)
-    for job_id in jobs:
-        send_job(store, settings, app, store.get(job_id))
+    send(store, settings, app, [store.get(job_id) for job_id in jobs])
     assert messages(settings) == 3
 
     server.crash()
@@ -141,7 +135,7 @@ def test_a_send_waits_out_a_broker_restart_instead_of_failing_the_request(broker
     restart = threading.Timer(1.5, server.start)
     restart.start()
     try:
-        send_job(store, settings, app, store.get(job_id))
+        send(store, settings, app, [store.get(job_id)])
     finally:
         restart.join()
     assert messages(settings) == 1

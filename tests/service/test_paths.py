@@ -27,7 +27,9 @@ SCRIPT = {"script": "Hi.", "quality": "draft"}
 @pytest.fixture(scope="module")
 def api(tmp_path_factory):
     root = tmp_path_factory.mktemp("paths")
-    with running_stack(root, "embedded", workers=0, output_url_prefixes=PREFIX) as stack:
+    with running_stack(
+        root, "embedded", workers=0, output_url_prefixes=PREFIX, callback_hosts="public"
+    ) as stack:
         yield stack
 
 
@@ -169,6 +171,11 @@ def test_a_batch_row_output_obeys_the_same_rule(api):
         ("background", "http://127.0.0.1:9/x.jpg", "loopback"),
         ("logo", "http://localhost:8000/x.png", "loopback"),
         ("background", "http://10.0.0.8/x.jpg", "private"),
+        ("background", "http://2130706433/x.jpg", "127.0.0.1 in another notation"),
+        ("background", "http://0x7f.0.0.1/x.jpg", "127.0.0.1 in another notation"),
+        ("logo", "http://0177.0.0.1/x.png", "127.0.0.1 in another notation"),
+        ("music", "https://127.1/a.mp3", "127.0.0.1 in another notation"),
+        ("background", "http://0xa9fea9fe/x.jpg", "169.254.169.254 in another notation"),
         ("music", "ftp://example.com/a.mp3", "not supported"),
     ],
 )
@@ -212,6 +219,38 @@ def test_loopback_media_are_accepted_once_the_host_is_allowed(api, monkeypatch):
     assert post(api, body).status_code == 422
     monkeypatch.setenv(HOSTS_ENV, "public,127.0.0.1")
     assert post(api, body).status_code == 202
+
+
+# -- callbacks ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("http://127.0.0.1:9/hook", "127.0.0.1 is a loopback address"),
+        ("http://[::1]:9/hook", "::1 is a loopback address"),
+        ("http://localhost:9/hook", "loopback"),
+        ("http://hooks.localhost/hook", "loopback"),
+        ("http://2130706433:9/hook", "127.0.0.1 in another notation"),
+        ("http://0x7f.0.0.1:9/hook", "127.0.0.1 in another notation"),
+        ("http://169.254.169.254/latest/meta-data/", "link-local"),
+        ("http://10.0.0.8/hook", "private"),
+        ("file:///etc/passwd", "http:// or https://"),
+        ("http://example.com:port/hook", "http:// or https://"),
+    ],
+)
+def test_a_callback_to_a_host_not_allowed_is_refused_naming_callback_url(api, url, says):
+    body = {"template": "explainer", "parameters": SCRIPT, "callback_url": url}
+    assert says in refused(api, body, 422, "callback_url")
+    rows = {"template": "explainer", "rows": [SCRIPT], "callback_url": url}
+    assert says in refused(api, rows, 422, "callback_url", "/v1/batches")
+
+
+def test_a_callback_to_a_public_name_is_accepted_and_judged_again_at_delivery(api):
+    body = {"template": "explainer", "parameters": SCRIPT}
+    for url in ("https://n8n.example.com/webhook-waiting/1?signature=x", "http://93.184.216.34/"):
+        response = post(api, {**body, "callback_url": url})
+        assert response.status_code == 202, response.text
 
 
 def test_local_files_are_accepted_only_where_configured(tmp_path, outside):

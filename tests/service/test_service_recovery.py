@@ -1,7 +1,7 @@
 """A worker killed with SIGKILL mid-render: the job runs again elsewhere, ends with one video.
 
 Embedded mode is the hard case (the file-system broker never delivers a message twice,
-so the job store's sweeper requeues the job); on RabbitMQ the broker itself delivers the
+so the API's reconciler requeues the job); on RabbitMQ the broker itself delivers the
 message again to the other worker. Either way the killed attempt's kernel and ffmpeg
 must be gone (checked in /proc, as `ps` would) and must not have written the output.
 """

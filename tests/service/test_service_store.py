@@ -1,26 +1,19 @@
 """The job store on SQLite and on PostgreSQL: claims, takeovers, fencing, idempotency.
 
-Workers, the API and the sweeper change jobs concurrently; each change must win or lose
+Workers, the API and its reconciler change jobs concurrently; each change must win or lose
 as a whole. These tests drive the store directly, with threads where races matter.
 """
 
 from __future__ import annotations
 
 import threading
-import time
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import pytest
 from service_stack import postgres_database
-from sqlalchemy import event, text
 
-from neuroshorts.service.admissions import Admissions
-from neuroshorts.service.checkpoints import WalCheckpoints
-from neuroshorts.service.marks import SentMarks
 from neuroshorts.service.schemas import State
 from neuroshorts.service.store import IdempotencyConflict, JobStore, NewJob
 
@@ -127,67 +120,24 @@ def test_idempotency_keys_return_the_first_job_even_under_a_race(store):
         store.create(new(idempotency_key=key, fingerprint="different"))
 
 
-def test_requests_stored_together_each_get_their_own_answer(store):
-    """A conflict of one client's key must not cost the clients committed beside it."""
+def test_a_batch_with_a_reused_key_stores_none_of_its_jobs(store):
     taken = f"key-{uuid.uuid4().hex}"
     first, _ = store.create(new(idempotency_key=taken, fingerprint="a"))
-    twice = f"key-{uuid.uuid4().hex}"
     before = store.count()
-    plain, conflict, fresh, again, own = store.create_groups(
-        [
-            [new()],
-            [new(idempotency_key=taken, fingerprint="b"), new()],
-            [new(idempotency_key=twice, fingerprint="c")],
-            [new(idempotency_key=twice, fingerprint="c")],
-            [new(idempotency_key=taken, fingerprint="a")],
-        ]
-    )
-    assert isinstance(conflict, IdempotencyConflict) and taken in str(conflict)
-    assert plain[0][1] and fresh[0][1]
-    assert again == [(fresh[0][0], False)] and own == [(first, False)]
-    assert store.count() == before + 2
-    assert store.get(fresh[0][0].id) == fresh[0][0]
+    with pytest.raises(IdempotencyConflict, match=taken):
+        store.create_many([new(), new(idempotency_key=taken, fingerprint="b"), new()])
+    assert store.count() == before
+    twice = f"key-{uuid.uuid4().hex}"
+    made = store.create_many([new(idempotency_key=twice, fingerprint="c")] * 2 + [new()])
+    assert [created for _, created in made] == [True, False, True]
+    assert made[0][0] == made[1][0] and store.count() == before + 2
+    assert store.create_many([new(idempotency_key=taken, fingerprint="a")]) == [(first, False)]
 
 
 def test_an_empty_idempotency_key_is_a_key(store):
     first, created = store.create(new(idempotency_key="", fingerprint="empty"))
     again, created_again = store.create(new(idempotency_key="", fingerprint="empty"))
     assert created and not created_again and again.id == first.id
-
-
-@contextmanager
-def writes_held(store: JobStore) -> Iterator[None]:
-    """Another connection holding the database's write lock, as a worker's commit does."""
-    with store.engine.connect() as connection:
-        if store.url.startswith("sqlite"):
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
-        else:
-            connection.execute(text("LOCK TABLE neuroshorts_jobs IN EXCLUSIVE MODE"))
-        yield
-        connection.rollback()
-
-
-def test_submits_waiting_on_the_database_are_stored_in_one_transaction(store):
-    """Under load each submit queued behind the one before and paid its own wait."""
-    commits = []
-    listener = lambda connection: commits.append(1)  # noqa: E731
-    admissions = Admissions(store)
-    event.listen(store.engine, "commit", listener)
-    try:
-        with ThreadPoolExecutor(20) as pool, writes_held(store):
-            first = pool.submit(admissions.create, [new()])
-            time.sleep(0.2)  # the admissions thread has taken it and waits on the lock
-            rest = [pool.submit(admissions.create, [new()]) for _ in range(19)]
-            deadline = time.monotonic() + 10
-            while admissions._batcher._queue.qsize() < 19 and time.monotonic() < deadline:
-                time.sleep(0.01)
-        jobs = [job for future in [first, *rest] for job, _ in future.result()]
-    finally:
-        event.remove(store.engine, "commit", listener)
-        admissions.close()
-    assert len(commits) == 2
-    assert len({job.id for job in jobs}) == 20
-    assert all(store.get(job.id) == job for job in jobs)
 
 
 def test_listing_filters_by_state_and_batch(store):
@@ -199,40 +149,14 @@ def test_listing_filters_by_state_and_batch(store):
     assert len(queued) == 2
 
 
-def test_sent_marks_arriving_together_are_written_in_one_transaction(store):
-    """At 50 submits a second a transaction per mark took a sixth of the API's CPU."""
-    jobs = [job for job, _ in store.create_many([new() for _ in range(20)])]
-    assert {job.id for job in jobs} <= {job.id for job in store.to_send(unsent_for=0)}
-    commits = []
-    listener = lambda connection: commits.append(1)  # noqa: E731
-    event.listen(store.engine, "commit", listener)
-    try:
-        marks = SentMarks(store)
-        moment = datetime.now(UTC)
-        for job in jobs:  # submits a few milliseconds apart, as under load
-            marks.add(job.id, moment)
-            time.sleep(0.005)
-        marks.close()
-    finally:
-        event.remove(store.engine, "commit", listener)
-    assert len(commits) == 1
-    unsent = {job.id for job in store.to_send(unsent_for=0)}
-    assert unsent.isdisjoint(job.id for job in jobs)
-
-
-def test_the_api_store_checkpoints_its_log_from_a_thread_not_from_a_submit(tmp_path):
-    """SQLite checkpoints inside the commit that fills its log, and every submit queued
-    behind that commit waited for the copy and its fsync."""
-    jobs = JobStore(f"sqlite:///{tmp_path / 'jobs.sqlite'}")
-    database, wal = tmp_path / "jobs.sqlite", tmp_path / "jobs.sqlite-wal"
-    checkpoints = WalCheckpoints(jobs.engine, every=3600)
-    try:
-        for _ in range(400):  # about 2,000 pages of log: twice SQLite's threshold
-            jobs.create(new())
-        assert wal.stat().st_size > 1500 * 4096, "a commit checkpointed the log itself"
-        before = database.stat().st_size
-    finally:
-        checkpoints.close()
-    assert database.stat().st_size > 3 * before, "closing copies the log into the database"
-    assert jobs.count() == 400
-    jobs.close()
+def test_a_job_is_to_send_until_marked_sent_and_again_once_its_broker_forgot(store):
+    jobs = [job for job, _ in store.create_many([new() for _ in range(3)])]
+    ids = {job.id for job in jobs}
+    assert ids <= {job.id for job in store.to_send(unsent_for=0)}
+    moment = datetime.now(UTC)
+    store.mark_sent([job.id for job in jobs], moment)
+    assert ids.isdisjoint(job.id for job in store.to_send(unsent_for=0))
+    forgot = {job.id for job in store.to_send(unsent_for=0, sent_before=datetime.now(UTC))}
+    assert ids <= forgot, "sent before the broker was found empty"
+    store.forget_unsent(list(ids))
+    assert all(store.get(job_id) for job_id in ids), "a job sent is never forgotten"
