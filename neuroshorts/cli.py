@@ -113,7 +113,26 @@ def build_parser() -> argparse.ArgumentParser:
         "failed rather than waited for (default: 10)",
     )
     _service_parsers(commands)
+    _voices_parser(commands)
     return parser
+
+
+def _voices_parser(commands: Any) -> None:
+    """`voices list|install|remove|say`: Piper voices by name (see voice_catalogue.py)."""
+    voices = commands.add_parser("voices", help="list, install, remove and try Piper voices")
+    actions = voices.add_subparsers(dest="action", required=True)
+    listing = actions.add_parser(
+        "list", help="bundled and installed voices, and those the catalogue offers"
+    )
+    listing.add_argument("--lang", help="only voices of this language: es, es_MX, en_US...")
+    install = actions.add_parser("install", help="download a voice from Piper's catalogue")
+    install.add_argument("name", help="voice name, e.g. es_ES-davefx-medium")
+    remove = actions.add_parser("remove", help="delete an installed voice")
+    remove.add_argument("name", help="voice name")
+    say = actions.add_parser("say", help="speak TEXT with a voice into a WAV file")
+    say.add_argument("name", help="a Piper voice name, or a voice string such as espeak:es")
+    say.add_argument("text", help="what to say")
+    say.add_argument("-o", "--output", type=Path, required=True, help="WAV file to write")
 
 
 def _service_parsers(commands: Any) -> None:
@@ -226,6 +245,54 @@ def _logs_above(bar: tqdm) -> Iterator[None]:
             handler.setStream(stream)
 
 
+def _voices(args: argparse.Namespace) -> int:
+    from neuroshorts.engines.audio import VoiceError, narrate, voice_catalogue
+
+    try:
+        if args.action == "list":
+            return _list_voices(args.lang)
+        if args.action == "install":
+            print(voice_catalogue.install(args.name))
+        elif args.action == "remove":
+            for path in voice_catalogue.remove(args.name):
+                print(f"removed {path}")
+        else:
+            if args.output.suffix.lower() != ".wav":
+                log.error("--output: got %r, expected a path ending in .wav", str(args.output))
+                return EXIT_BAD_INPUT
+            voice = args.name if ":" in args.name else f"piper:{args.name}"
+            narration = narrate(args.text, args.output, voice)
+            print(f"{narration.path}\t{narration.duration:.2f} s")
+    except VoiceError as error:
+        log.error("%s", error)
+        return EXIT_FAILED
+    except ValueError as error:  # narrate's own checks: an empty text
+        log.error("%s", error)
+        return EXIT_BAD_INPUT
+    return 0
+
+
+def _list_voices(language: str | None) -> int:
+    from neuroshorts.engines.audio import VoiceError, voice_catalogue
+
+    voices = voice_catalogue.local_voices()
+    try:
+        listed = {voice.name for voice in voices}
+        offered = voice_catalogue.available(voice_catalogue.catalogue())
+        voices += [voice for voice in offered if voice.name not in listed]
+    except VoiceError as error:
+        log.warning("%s; listing the bundled and installed voices only", error)
+    shown = [voice for voice in voices if not language or voice.speaks(language)]
+    for voice in shown:
+        print(
+            f"{voice.name:<32} {voice.language:<7} {voice.quality:<7} "
+            f"{voice.where:<10} {voice.size / 1e6:6.1f} MB"
+        )
+    if not shown:
+        log.warning("no voice speaks %r", language)
+    return 0
+
+
 def _watch(args: argparse.Namespace) -> int:
     # `docker stop` sends SIGTERM: stop like Ctrl-C, so papermill shuts its kernel down
     # and the job in hand stays in processing/ for the next watcher to render.
@@ -329,6 +396,7 @@ def main(argv: list[str] | None = None) -> int:
         "api": _service,
         "worker": _service,
         "submit": _submit,
+        "voices": _voices,
     }[args.command]
     try:
         return handler(args)
