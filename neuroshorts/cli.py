@@ -11,16 +11,12 @@ import json
 import logging
 import os
 import signal
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
-from tqdm import tqdm
-from tqdm.contrib import DummyTqdmFile
 
-from neuroshorts import __version__, batch, logs, presets, scaffold, templates, watch
+from neuroshorts import __version__, bars, batch, logs, presets, scaffold, templates, watch
 from neuroshorts.render import RenderError
 
 log = logging.getLogger("neuroshorts.cli")
@@ -41,6 +37,14 @@ def _parameter_option(command: argparse.ArgumentParser, help_text: str) -> None:
         default=[],
         metavar=("NAME", "VALUE"),
         help=help_text,
+    )
+
+
+def _quiet_options(command: argparse.ArgumentParser) -> None:
+    """`--no-progress` hides the bar; `-q` hides it and the console's info lines too."""
+    command.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    command.add_argument(
+        "-q", "--quiet", action="store_true", help="no bar; only warnings and errors on the console"
     )
 
 
@@ -67,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument(
         "-o", "--output", required=True, help="MP4 to write: a path, or an s3:// or gs:// URL"
     )
-    render.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    _quiet_options(render)
 
     listing = commands.add_parser("templates", help="list templates or show one's parameters")
     listing.add_argument("name", nargs="?", help="show this template's parameters")
@@ -94,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rows.add_argument("-j", "--jobs", type=int, help="renders at a time (default: one per core)")
     _parameter_option(rows, "a parameter for every row (repeatable); a row's own value wins")
-    rows.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    _quiet_options(rows)
 
     folder = commands.add_parser(
         "watch", help="render each job .json dropped in a folder, then file it in done/ or failed/"
@@ -167,10 +171,16 @@ def _read_parameters(args: argparse.Namespace) -> dict[str, Any]:
     return values
 
 
+def _bar_off(args: argparse.Namespace) -> bool | None:
+    """True when asked to hide the bar, else None: tqdm draws it only on a terminal."""
+    return True if args.no_progress or args.quiet else None
+
+
 def _render(args: argparse.Namespace) -> int:
-    manifest = templates.run(
-        args.template, _read_parameters(args), args.output, progress=not args.no_progress
-    )
+    values = _read_parameters(args)
+    bar = bars.RenderBar(Path(args.template).stem, disable=_bar_off(args))
+    with bar, bars.logs_above(bar.bar):
+        manifest = templates.run(args.template, values, args.output, on_progress=bar)
     print(manifest.video)
     if manifest.share_url:
         print(manifest.share_url)
@@ -207,18 +217,24 @@ def _batch(args: argparse.Namespace) -> int:
     except batch.BatchError as error:
         log.error("%s", error)
         return EXIT_BAD_INPUT
-    bar = tqdm(total=len(rows), unit="row", desc="batch", disable=args.no_progress)
+    bar = bars.BatchBar(len(rows), disable=_bar_off(args))
     rendered = 0
 
     def finished(result: batch.RowResult) -> None:
         nonlocal rendered
         rendered += result.ok
-        bar.update()
+        bar.finished(result.row)
 
     try:
-        with bar, _logs_above(bar):
+        with bar, bars.logs_above(bar.bar):
             results = batch.run_batch(
-                args.template, rows, args.output, args.jobs, common=common, on_result=finished
+                args.template,
+                rows,
+                args.output,
+                args.jobs,
+                common=common,
+                on_result=finished,
+                on_progress=bar.progress,
             )
     except KeyboardInterrupt:
         log.error("interrupted: %d of %d rows rendered", rendered, len(rows))
@@ -227,22 +243,6 @@ def _batch(args: argparse.Namespace) -> int:
         status = "ok" if result.ok else f"failed: {result.error}"
         print(f"row {result.row}\t{result.output}\t{status}")
     return EXIT_FAILED if any(not result.ok for result in results) else 0
-
-
-@contextmanager
-def _logs_above(bar: tqdm) -> Iterator[None]:
-    """Route console log lines through tqdm so they print above the bar, not through it."""
-    consoles = [
-        handler
-        for handler in logging.getLogger("neuroshorts").handlers
-        if type(handler) is logging.StreamHandler and not bar.disable
-    ]
-    previous = [handler.setStream(DummyTqdmFile(handler.stream)) for handler in consoles]
-    try:
-        yield
-    finally:
-        for handler, stream in zip(consoles, previous, strict=True):
-            handler.setStream(stream)
 
 
 def _voices(args: argparse.Namespace) -> int:
@@ -386,6 +386,10 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     routed = ("celery", "papermill", "uvicorn") if args.command in SERVICE_COMMANDS else ()
     logs.configure(logging.DEBUG if args.verbose else logging.INFO, args.log_file, loggers=routed)
+    if getattr(args, "quiet", False):
+        for handler in logging.getLogger("neuroshorts").handlers:
+            if type(handler) is logging.StreamHandler:
+                handler.setLevel(logging.WARNING)
     handler = {
         "render": _render,
         "templates": _templates,
