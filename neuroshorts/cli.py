@@ -118,7 +118,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _service_parsers(commands)
     _voices_parser(commands)
+    _cache_parser(commands)
     return parser
+
+
+def _cache_parser(commands: Any) -> None:
+    """`cache info|prune|clear`: the shared cache of assets, narration and music beds."""
+    cache = commands.add_parser("cache", help="show, prune or clear the shared cache")
+    actions = cache.add_subparsers(dest="action", required=True)
+    actions.add_parser("info", help="entries and bytes on disk per kind, and the budget")
+    prune = actions.add_parser("prune", help="remove least recently used entries to the budget")
+    prune.add_argument("--max-bytes", help="prune to this size instead (500MB, 2G...)")
+    actions.add_parser("clear", help="remove every entry not in use by a running render")
 
 
 def _voices_parser(commands: Any) -> None:
@@ -293,6 +304,40 @@ def _list_voices(language: str | None) -> int:
     return 0
 
 
+def _cache(args: argparse.Namespace) -> int:
+    from neuroshorts.cache import KINDS, MAX_BYTES_ENV, Cache
+    from neuroshorts.sources.policy import parse_size
+
+    try:
+        cache = Cache.default()
+        limit = (
+            parse_size("--max-bytes", args.max_bytes, cache.max_bytes)
+            if (getattr(args, "max_bytes", None))
+            else cache.max_bytes
+        )
+    except ValueError as error:
+        log.error("%s", error)
+        return EXIT_BAD_INPUT
+    if args.action == "prune":
+        removed = cache.evict(limit, wait=True)
+        print(f"removed {len(removed)} entries ({sum(e.size for e in removed)} bytes)")
+    elif args.action == "clear":
+        removed, kept = cache.clear()
+        print(f"removed {len(removed)} entries ({sum(e.size for e in removed)} bytes)")
+        if kept:
+            print(f"kept {len(kept)} entries in use by running renders")
+    entries = cache.entries()
+    for kind in KINDS:
+        count, size = sum(entry.kind == kind for entry in entries), cache.usage(kind)
+        print(f"{kind:<10} {count:>6} entries {size:>14} bytes ({size / 1e6:.1f} MB)")
+    total = cache.usage()
+    print(
+        f"{'total':<10} {len(entries):>6} entries {total:>14} bytes ({total / 1e6:.1f} MB) "
+        f"of a {cache.max_bytes / 1e6:.0f} MB budget ({MAX_BYTES_ENV}) in {cache.root}"
+    )
+    return 0
+
+
 def _watch(args: argparse.Namespace) -> int:
     # `docker stop` sends SIGTERM: stop like Ctrl-C, so papermill shuts its kernel down
     # and the job in hand stays in processing/ for the next watcher to render.
@@ -401,6 +446,7 @@ def main(argv: list[str] | None = None) -> int:
         "worker": _service,
         "submit": _submit,
         "voices": _voices,
+        "cache": _cache,
     }[args.command]
     try:
         return handler(args)

@@ -187,12 +187,6 @@ def test_share_link_lifetime_is_configurable(s3, tmp_path, monkeypatch):
     assert not s3.exists(f"{bucket}/other.mp4")
 
 
-def test_gs_needs_the_optional_extra(tmp_path):
-    video = fake_render(tmp_path / "work")
-    with pytest.raises(storage.PublishError, match=r"pip install 'neuroshorts\[gcs\]'"):
-        storage.publish(video, "gs://bucket/clip.mp4")
-
-
 def test_the_cli_passes_an_output_url_through_intact():
     """argparse's Path would turn s3://b/x into s3:/b/x; the error shows the URL as typed."""
     result = subprocess.run(
