@@ -171,16 +171,9 @@ def service_account(folder: Path, token_uri: str) -> Path:
 
 def use_gcs(monkeypatch, endpoint: str, credentials: Path) -> None:
     """Point Google's standard variables at the emulator and the key file, as an operator
-    would; no metadata-server probe can happen with a key file named.
-
-    gcsfs (since 2026.x) asks Google's gRPC Storage Control API for every bucket's layout,
-    which no emulator serves, and retries for a minute per call; its switch, read when
-    gcsfs is imported, turns that off (README: GCS emulators)."""
+    would; no metadata-server probe can happen with a key file named. (conftest.py also
+    sets gcsfs's switch for emulators before anything imports gcsfs.)"""
     monkeypatch.setenv("STORAGE_EMULATOR_HOST", endpoint)
     monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(credentials))
-    monkeypatch.setenv("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
     for name in ("GOOGLE_CLOUD_PROJECT", "CLOUDSDK_CONFIG"):
         monkeypatch.delenv(name, raising=False)
-    import gcsfs
-
-    assert gcsfs.GCSFileSystem.__name__ == "GCSFileSystem", "gcsfs was imported too early"

@@ -77,7 +77,7 @@ def test_renders_keep_the_cache_under_budget_and_info_matches_du(server, env, tm
     assert result.returncode == 0, result.stderr
     cache = Path(env["NEUROSHORTS_HOME"]) / "cache"
     assert du(cache) <= budget
-    assert "cache evicted" in result.stderr, "four renders' narration and photos did not fit"
+    assert len(list((cache / "narration").iterdir())) < 4, "four narrations did not all fit"
     assert server.gets("/photos/3.jpg") == 1
     photos = {path.name for path in (cache / "assets").glob("*/*.jpg")}
     assert "3.jpg" in photos and "0.jpg" not in photos, "the least recently used went first"
@@ -111,7 +111,8 @@ def test_two_processes_pruning_at_once_lose_nothing_in_use(server, env):
     )
     held = [Path(holder.stdout.readline().strip()) for _ in urls[:2]]
     contents = [path.read_bytes() for path in held]
-    assert cache_info(env)["assets"][0] == 5
+    assets = Path(env["NEUROSHORTS_HOME"]) / "cache" / "assets"
+    assert len(list(assets.iterdir())) == 5
 
     pruners = [
         subprocess.Popen([NEUROSHORTS, "cache", *action], env=env, stdout=subprocess.PIPE,
@@ -122,9 +123,11 @@ def test_two_processes_pruning_at_once_lose_nothing_in_use(server, env):
     assert [pruner.returncode for pruner in pruners] == [0, 0, 0], outcomes
 
     assert [path.read_bytes() for path in held] == contents, "what the holder uses stays whole"
-    assert cache_info(env)["assets"][0] == 2, "everything not in use went"
+    assert sorted(assets.iterdir()) == sorted(path.parent for path in held), (
+        "everything not in use went"
+    )
     assert "kept 2 entries in use" in outcomes[2][0]
     holder.communicate("done\n", timeout=60)
 
     subprocess.run([NEUROSHORTS, "cache", "clear"], env=env, check=True, capture_output=True)
-    assert cache_info(env)["assets"][0] == 0, "once its process has ended, an entry can go"
+    assert list(assets.iterdir()) == [], "once its process has ended, an entry can go"
