@@ -13,7 +13,7 @@ set -eu
 port="${NEUROSHORTS_PORT:-8000}"
 role_file="${NEUROSHORTS_ROLE_FILE:-${TMPDIR:-/tmp}/neuroshorts.role}"
 # The `neuroshorts` subcommands run once; a test keeps this list equal to the CLI's.
-one_off_commands="render templates new batch watch submit"
+one_off_commands="render templates new batch watch submit voices cache"
 
 # Each container logs to a file of its own: scaled workers share the data volume, and
 # several processes rotating one file would lose lines.

@@ -20,8 +20,8 @@ from importlib.resources import files
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlsplit
 
+from neuroshorts.cache import Cache
 from neuroshorts.sources import content, fetch, stock
-from neuroshorts.sources.cache import AssetCache
 from neuroshorts.sources.policy import Policy, Refused
 from neuroshorts.timing import substage
 
@@ -120,20 +120,27 @@ def _local(reference: str, field: str) -> Path:
 
 
 def _cached(reference: str, field: str, policy: Policy) -> Path:
-    """The cache entry for `reference`, downloading it under the entry's lock on a miss."""
-    cache = AssetCache.default()
+    """The cache entry for `reference`, downloading it under the entry's lock on a miss.
+
+    The entry is held until this process exits: its path goes to ffmpeg and Pillow,
+    which may open it much later (see cache.py).
+    """
+    cache = Cache.default()
     key = hashlib.sha256(reference.encode()).hexdigest()
     with substage("assets.cache"):
-        hit = cache.lookup(key)
+        hit = _held_file(cache, key)
     if hit:
         log.info("asset cache hit: %s → %s", reference, hit)
         return hit
     started = time.perf_counter()
-    with substage("assets.fetch"), cache.locked(key):
-        if hit := cache.lookup(key):
+    with substage("assets.fetch"), cache.locked("assets", key):
+        if hit := _held_file(cache, key):
             log.info("asset cache hit after waiting for another worker: %s → %s", reference, hit)
             return hit
-        path = _download(reference, field, policy, cache, key)
+        _download(reference, field, policy, cache, key)
+        path = _held_file(cache, key)
+        if path is None:
+            raise AssetError(field, reference, "vanished from the cache", "a cache that stays")
     log.info(
         "asset cache miss: fetched %s (%d bytes) in %.2f s → %s",
         reference,
@@ -145,7 +152,13 @@ def _cached(reference: str, field: str, policy: Policy) -> Path:
     return path
 
 
-def _download(reference: str, field: str, policy: Policy, cache: AssetCache, key: str) -> Path:
+def _held_file(cache: Cache, key: str) -> Path | None:
+    """The file of asset entry `key`, held for this process; None on a miss."""
+    folder = cache.hold("assets", key)
+    return next((p for p in folder.iterdir() if p.is_file()), None) if folder else None
+
+
+def _download(reference: str, field: str, policy: Policy, cache: Cache, key: str) -> Path:
     """Fetch, check and commit one entry; nothing is left in the cache if any step fails."""
     try:
         url = stock.search(reference) if reference.startswith(stock.PREFIX) else reference
@@ -153,11 +166,14 @@ def _download(reference: str, field: str, policy: Policy, cache: AssetCache, key
             log.info("%s: %s is %s", field, reference, url)
         _check_url(url, policy)
         name = _file_name(url)
-        with cache.partial(PurePosixPath(name).suffix) as partial:
+        with cache.building() as folder:
+            partial = folder / name
             fetch.download(url, partial, policy)
             suffix = PurePosixPath(name).suffix or content.sniff_suffix(partial)
             content.check(partial, suffix)
-            return cache.commit(key, partial, name if name.endswith(suffix) else name + suffix)
+            if not name.endswith(suffix):
+                partial.rename(folder / (name + suffix))
+            return cache.commit("assets", key, folder)
     except stock.StockError as error:
         raise AssetError(field, reference, error.problem, error.expected) from None
     except Refused as refused:

@@ -27,10 +27,11 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from queue import Empty
 from typing import Any
 
 from neuroshorts import templates
-from neuroshorts.kernel import RunCancelled
+from neuroshorts.kernel import Progress, RunCancelled
 
 log = logging.getLogger(__name__)
 
@@ -272,12 +273,14 @@ def run_batch(
     *,
     common: Mapping[str, Any] | None = None,
     on_result: Callable[[RowResult], None] | None = None,
+    on_progress: Callable[[int, Progress], None] | None = None,
 ) -> list[RowResult]:
     """Validate every row, then render them `workers` at a time; results in row order.
 
     Raises BatchError (naming row and column) before rendering anything if any row is
     bad. A row that fails while rendering becomes a failed RowResult and the batch goes
-    on. `on_result` is called in this process as each row finishes (for progress bars).
+    on. `on_result` is called in this process as each row finishes, and `on_progress`
+    with a row's number and its render's progress as it goes (for progress bars).
     """
     path = templates.find(template)
     jobs = plan(path, rows, output_pattern, common)
@@ -286,13 +289,14 @@ def run_batch(
     results: dict[int, RowResult] = {}
     context = multiprocessing.get_context("spawn")
     stop = context.Event()
+    reports = context.Queue() if on_progress else None
     with (
         _forwarded_logs() as queue,
         ProcessPoolExecutor(
             workers,
             mp_context=context,
             initializer=_worker_setup,
-            initargs=(queue, logging.getLogger("neuroshorts").getEffectiveLevel(), stop),
+            initargs=(queue, logging.getLogger("neuroshorts").getEffectiveLevel(), stop, reports),
         ) as pool,
     ):
         with _workers_ignore_sigint():  # submitting is what starts the worker processes
@@ -301,7 +305,9 @@ def run_batch(
             }
         try:
             while pending:
-                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                poll = _PROGRESS_POLL if reports else None
+                finished, _ = wait(pending, timeout=poll, return_when=FIRST_COMPLETED)
+                _relay(reports, on_progress)
                 for future in finished:
                     result = _outcome(future, pending.pop(future))
                     results[result.row] = result
@@ -315,6 +321,20 @@ def run_batch(
     failed = sum(not r.ok for r in results.values())
     log.info("batch done: %d rendered, %d failed", len(results) - failed, failed)
     return [results[job.row] for job in jobs]
+
+
+#: How often the parent passes the workers' progress reports on, in seconds.
+_PROGRESS_POLL = 0.25
+
+
+def _relay(reports: Any, on_progress: Callable[[int, Progress], None] | None) -> None:
+    """Hand the progress the workers sent since the last look to `on_progress`."""
+    while reports is not None and on_progress is not None:
+        try:
+            row, report = reports.get_nowait()
+        except Empty:
+            return
+        on_progress(row, report)
 
 
 def _outcome(future: Future[RowResult], job: RowJob) -> RowResult:
@@ -333,8 +353,18 @@ def _render_row(template: str, job: RowJob) -> RowResult:
     started = time.perf_counter()
     if _stop.is_set():  # queued before the batch was stopped
         return RowResult(job.row, job.output, False, "not rendered: the batch was stopped")
+
+    def report(progress: Progress) -> None:
+        _reports.put((job.row, progress))
+
     try:
-        templates.run(template, job.values, job.output, progress=False, cancel=_stop)
+        templates.run(
+            template,
+            job.values,
+            job.output,
+            cancel=_stop,
+            on_progress=report if _reports is not None else None,
+        )
     except Exception as error:
         expected = templates.TemplateRunError | templates.ParameterError | RunCancelled
         if not isinstance(error, expected):
@@ -386,17 +416,19 @@ def _workers_ignore_sigint() -> Iterator[None]:
 
 #: Set by the parent to stop the batch; a worker's running render is cancelled with it.
 _stop: Any = threading.Event()
+#: Where a worker sends `(row, Progress)` reports for the parent's bar, if anywhere.
+_reports: Any = None
 
 
-def _worker_setup(queue: Any, level: int, stop: Any) -> None:
+def _worker_setup(queue: Any, level: int, stop: Any, reports: Any) -> None:
     """Log through the parent, and leave Ctrl-C to it: it stops the batch as a whole.
 
     A worker that took SIGINT itself would die between rows and break the pool; the
     parent instead sets `stop`, which cancels running renders (their kernels and ffmpeg
     are killed) and turns queued rows away.
     """
-    global _stop
-    _stop = stop
+    global _stop, _reports
+    _stop, _reports = stop, reports
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     logger = logging.getLogger("neuroshorts")
     logger.handlers[:] = [logging.handlers.QueueHandler(queue)]

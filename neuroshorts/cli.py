@@ -11,16 +11,12 @@ import json
 import logging
 import os
 import signal
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
-from tqdm import tqdm
-from tqdm.contrib import DummyTqdmFile
 
-from neuroshorts import __version__, batch, logs, presets, scaffold, templates, watch
+from neuroshorts import __version__, bars, batch, logs, presets, scaffold, templates, watch
 from neuroshorts.render import RenderError
 
 log = logging.getLogger("neuroshorts.cli")
@@ -41,6 +37,14 @@ def _parameter_option(command: argparse.ArgumentParser, help_text: str) -> None:
         default=[],
         metavar=("NAME", "VALUE"),
         help=help_text,
+    )
+
+
+def _quiet_options(command: argparse.ArgumentParser) -> None:
+    """`--no-progress` hides the bar; `-q` hides it and the console's info lines too."""
+    command.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    command.add_argument(
+        "-q", "--quiet", action="store_true", help="no bar; only warnings and errors on the console"
     )
 
 
@@ -67,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument(
         "-o", "--output", required=True, help="MP4 to write: a path, or an s3:// or gs:// URL"
     )
-    render.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    _quiet_options(render)
 
     listing = commands.add_parser("templates", help="list templates or show one's parameters")
     listing.add_argument("name", nargs="?", help="show this template's parameters")
@@ -94,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rows.add_argument("-j", "--jobs", type=int, help="renders at a time (default: one per core)")
     _parameter_option(rows, "a parameter for every row (repeatable); a row's own value wins")
-    rows.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    _quiet_options(rows)
 
     folder = commands.add_parser(
         "watch", help="render each job .json dropped in a folder, then file it in done/ or failed/"
@@ -113,7 +117,37 @@ def build_parser() -> argparse.ArgumentParser:
         "failed rather than waited for (default: 10)",
     )
     _service_parsers(commands)
+    _voices_parser(commands)
+    _cache_parser(commands)
     return parser
+
+
+def _cache_parser(commands: Any) -> None:
+    """`cache info|prune|clear`: the shared cache of assets, narration and music beds."""
+    cache = commands.add_parser("cache", help="show, prune or clear the shared cache")
+    actions = cache.add_subparsers(dest="action", required=True)
+    actions.add_parser("info", help="entries and bytes on disk per kind, and the budget")
+    prune = actions.add_parser("prune", help="remove least recently used entries to the budget")
+    prune.add_argument("--max-bytes", help="prune to this size instead (500MB, 2G...)")
+    actions.add_parser("clear", help="remove every entry not in use by a running render")
+
+
+def _voices_parser(commands: Any) -> None:
+    """`voices list|install|remove|say`: Piper voices by name (see voice_catalogue.py)."""
+    voices = commands.add_parser("voices", help="list, install, remove and try Piper voices")
+    actions = voices.add_subparsers(dest="action", required=True)
+    listing = actions.add_parser(
+        "list", help="bundled and installed voices, and those the catalogue offers"
+    )
+    listing.add_argument("--lang", help="only voices of this language: es, es_MX, en_US...")
+    install = actions.add_parser("install", help="download a voice from Piper's catalogue")
+    install.add_argument("name", help="voice name, e.g. es_ES-davefx-medium")
+    remove = actions.add_parser("remove", help="delete an installed voice")
+    remove.add_argument("name", help="voice name")
+    say = actions.add_parser("say", help="speak TEXT with a voice into a WAV file")
+    say.add_argument("name", help="a Piper voice name, or a voice string such as espeak:es")
+    say.add_argument("text", help="what to say")
+    say.add_argument("-o", "--output", type=Path, required=True, help="WAV file to write")
 
 
 def _service_parsers(commands: Any) -> None:
@@ -148,10 +182,16 @@ def _read_parameters(args: argparse.Namespace) -> dict[str, Any]:
     return values
 
 
+def _bar_off(args: argparse.Namespace) -> bool | None:
+    """True when asked to hide the bar, else None: tqdm draws it only on a terminal."""
+    return True if args.no_progress or args.quiet else None
+
+
 def _render(args: argparse.Namespace) -> int:
-    manifest = templates.run(
-        args.template, _read_parameters(args), args.output, progress=not args.no_progress
-    )
+    values = _read_parameters(args)
+    bar = bars.RenderBar(Path(args.template).stem, disable=_bar_off(args))
+    with bar, bars.logs_above(bar.bar):
+        manifest = templates.run(args.template, values, args.output, on_progress=bar)
     print(manifest.video)
     if manifest.share_url:
         print(manifest.share_url)
@@ -188,18 +228,24 @@ def _batch(args: argparse.Namespace) -> int:
     except batch.BatchError as error:
         log.error("%s", error)
         return EXIT_BAD_INPUT
-    bar = tqdm(total=len(rows), unit="row", desc="batch", disable=args.no_progress)
+    bar = bars.BatchBar(len(rows), disable=_bar_off(args))
     rendered = 0
 
     def finished(result: batch.RowResult) -> None:
         nonlocal rendered
         rendered += result.ok
-        bar.update()
+        bar.finished(result.row)
 
     try:
-        with bar, _logs_above(bar):
+        with bar, bars.logs_above(bar.bar):
             results = batch.run_batch(
-                args.template, rows, args.output, args.jobs, common=common, on_result=finished
+                args.template,
+                rows,
+                args.output,
+                args.jobs,
+                common=common,
+                on_result=finished,
+                on_progress=bar.progress,
             )
     except KeyboardInterrupt:
         log.error("interrupted: %d of %d rows rendered", rendered, len(rows))
@@ -210,20 +256,86 @@ def _batch(args: argparse.Namespace) -> int:
     return EXIT_FAILED if any(not result.ok for result in results) else 0
 
 
-@contextmanager
-def _logs_above(bar: tqdm) -> Iterator[None]:
-    """Route console log lines through tqdm so they print above the bar, not through it."""
-    consoles = [
-        handler
-        for handler in logging.getLogger("neuroshorts").handlers
-        if type(handler) is logging.StreamHandler and not bar.disable
-    ]
-    previous = [handler.setStream(DummyTqdmFile(handler.stream)) for handler in consoles]
+def _voices(args: argparse.Namespace) -> int:
+    from neuroshorts.engines.audio import VoiceError, narrate, voice_catalogue
+
     try:
-        yield
-    finally:
-        for handler, stream in zip(consoles, previous, strict=True):
-            handler.setStream(stream)
+        if args.action == "list":
+            return _list_voices(args.lang)
+        if args.action == "install":
+            print(voice_catalogue.install(args.name))
+        elif args.action == "remove":
+            for path in voice_catalogue.remove(args.name):
+                print(f"removed {path}")
+        else:
+            if args.output.suffix.lower() != ".wav":
+                log.error("--output: got %r, expected a path ending in .wav", str(args.output))
+                return EXIT_BAD_INPUT
+            voice = args.name if ":" in args.name else f"piper:{args.name}"
+            narration = narrate(args.text, args.output, voice)
+            print(f"{narration.path}\t{narration.duration:.2f} s")
+    except VoiceError as error:
+        log.error("%s", error)
+        return EXIT_FAILED
+    except ValueError as error:  # narrate's own checks: an empty text
+        log.error("%s", error)
+        return EXIT_BAD_INPUT
+    return 0
+
+
+def _list_voices(language: str | None) -> int:
+    from neuroshorts.engines.audio import VoiceError, voice_catalogue
+
+    voices = voice_catalogue.local_voices()
+    try:
+        listed = {voice.name for voice in voices}
+        offered = voice_catalogue.available(voice_catalogue.catalogue())
+        voices += [voice for voice in offered if voice.name not in listed]
+    except VoiceError as error:
+        log.warning("%s; listing the bundled and installed voices only", error)
+    shown = [voice for voice in voices if not language or voice.speaks(language)]
+    for voice in shown:
+        print(
+            f"{voice.name:<32} {voice.language:<7} {voice.quality:<7} "
+            f"{voice.where:<10} {voice.size / 1e6:6.1f} MB"
+        )
+    if not shown:
+        log.warning("no voice speaks %r", language)
+    return 0
+
+
+def _cache(args: argparse.Namespace) -> int:
+    from neuroshorts.cache import KINDS, MAX_BYTES_ENV, Cache
+    from neuroshorts.sources.policy import parse_size
+
+    try:
+        cache = Cache.default()
+        limit = (
+            parse_size("--max-bytes", args.max_bytes, cache.max_bytes)
+            if (getattr(args, "max_bytes", None))
+            else cache.max_bytes
+        )
+    except ValueError as error:
+        log.error("%s", error)
+        return EXIT_BAD_INPUT
+    if args.action == "prune":
+        removed = cache.evict(limit, wait=True)
+        print(f"removed {len(removed)} entries ({sum(e.size for e in removed)} bytes)")
+    elif args.action == "clear":
+        removed, kept = cache.clear()
+        print(f"removed {len(removed)} entries ({sum(e.size for e in removed)} bytes)")
+        if kept:
+            print(f"kept {len(kept)} entries in use by running renders")
+    entries = cache.entries()
+    for kind in KINDS:
+        count, size = sum(entry.kind == kind for entry in entries), cache.usage(kind)
+        print(f"{kind:<10} {count:>6} entries {size:>14} bytes ({size / 1e6:.1f} MB)")
+    total = cache.usage()
+    print(
+        f"{'total':<10} {len(entries):>6} entries {total:>14} bytes ({total / 1e6:.1f} MB) "
+        f"of a {cache.max_bytes / 1e6:.0f} MB budget ({MAX_BYTES_ENV}) in {cache.root}"
+    )
+    return 0
 
 
 def _watch(args: argparse.Namespace) -> int:
@@ -319,6 +431,10 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     routed = ("celery", "papermill", "uvicorn") if args.command in SERVICE_COMMANDS else ()
     logs.configure(logging.DEBUG if args.verbose else logging.INFO, args.log_file, loggers=routed)
+    if getattr(args, "quiet", False):
+        for handler in logging.getLogger("neuroshorts").handlers:
+            if type(handler) is logging.StreamHandler:
+                handler.setLevel(logging.WARNING)
     handler = {
         "render": _render,
         "templates": _templates,
@@ -329,6 +445,8 @@ def main(argv: list[str] | None = None) -> int:
         "api": _service,
         "worker": _service,
         "submit": _submit,
+        "voices": _voices,
+        "cache": _cache,
     }[args.command]
     try:
         return handler(args)

@@ -37,11 +37,13 @@ _POLL = 0.2
 
 @dataclass(frozen=True)
 class Progress:
-    """Where a run is: the notebook section running (or `encode`), how far, which kernel."""
+    """Where a run is: the notebook section running (or `encode`, then `publish`), how far,
+    which kernel, and during the encode the frames done out of the total."""
 
     stage: str
     fraction: float
     kernel_pid: int | None = None
+    frames: tuple[int, int] | None = None
 
 
 class RunCancelled(RuntimeError):
@@ -118,7 +120,9 @@ class Supervision:
     ) -> None:
         self._done.set()
         self._watcher.join()
-        if kind is not None:
+        if kind is None:
+            self._read_frames()  # the last frame may land after the watcher's last look
+        else:
             self.kill()
         self._wait_for_group()
         if kind is not None:
@@ -157,13 +161,17 @@ class Supervision:
             time.sleep(0.05)
         log.warning("processes of kernel group %d outlived the run", self.kernel_pid)
 
-    def _report(self, stage: str, fraction: float) -> None:
+    def publishing(self) -> None:
+        """Report the `publish` stage: the kernel is done, the files are being published."""
+        self._report("publish", _KERNEL + _CELLS + _FRAMES)
+
+    def _report(self, stage: str, fraction: float, frames: tuple[int, int] | None = None) -> None:
         with self._lock:
             if fraction < self._fraction or (stage, fraction) == (self._stage, self._fraction):
                 return
             self._stage, self._fraction = stage, fraction
             if self.on_progress is not None:
-                self.on_progress(Progress(stage, round(fraction, 4), self.kernel_pid))
+                self.on_progress(Progress(stage, round(fraction, 4), self.kernel_pid, frames))
 
     def _kernel_started(self, pid: int) -> None:
         self.kernel_pid = pid
@@ -186,10 +194,13 @@ class Supervision:
             if self.cancel.is_set():
                 self.kill()
                 continue
-            frames = progress.read(self.progress_file)
-            if frames and frames[1]:
-                done, total = frames
-                self._report("encode", _KERNEL + _CELLS + _FRAMES * done / total)
+            self._read_frames()
+
+    def _read_frames(self) -> None:
+        frames = progress.read(self.progress_file)
+        if frames and frames[1]:
+            done, total = frames
+            self._report("encode", _KERNEL + _CELLS + _FRAMES * done / total, frames)
 
     def _manager_class(self) -> type:
         from jupyter_client.manager import AsyncKernelManager

@@ -117,7 +117,7 @@ def _upload(local_video: Path, url: str) -> Published:
         fs = filesystem(protocol, **options)
     except ImportError as error:
         raise PublishError(f"output: cannot publish to {url!r}: {error}") from error
-    share_url, expires_at = _share(fs, url)
+    share_url, expires_at = _share(fs, url, protocol)
     published = Published(url, share_url, expires_at)
     pairs = _files(local_video, url)
     _describe(local_video.with_suffix(MANIFEST), pairs, published)
@@ -140,16 +140,27 @@ def _upload(local_video: Path, url: str) -> Published:
     return published
 
 
-def _share(fs: fsspec.AbstractFileSystem, url: str) -> tuple[str | None, datetime | None]:
-    """A presigned link to `url` and when it expires, or (None, None) if there is none."""
+def _share(
+    fs: fsspec.AbstractFileSystem, url: str, protocol: str
+) -> tuple[str | None, datetime | None]:
+    """A presigned link to `url` and when it expires, or (None, None) if there is none.
+
+    GCS links are V4-signed with the service account's key, as S3's are SigV4: Google's
+    library would otherwise sign with its legacy V2 scheme.
+    """
     expiry = _expiry()
     if not expiry:
         return None, None
     try:
-        link = fs.sign(url, expiration=expiry)
+        link = fs.sign(url, expiration=expiry, **({"version": "v4"} if protocol == "gs" else {}))
     except NotImplementedError:
         log.warning("%s: this store makes no share links; publishing without one", url)
         return None, None
+    except AttributeError as error:  # google-auth: credentials without a private key
+        raise PublishError(
+            f"output: cannot sign a share link for {url!r} ({error}); use service-account "
+            f"credentials, or set {EXPIRY_ENV}=0 to publish without a link"
+        ) from None
     expires_at = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=expiry)
     return link, expires_at
 

@@ -305,7 +305,7 @@ def run(
     values: Mapping[str, Any],
     output: str | Path,
     *,
-    progress: bool = True,
+    progress: bool = False,
     on_progress: Callable[[Progress], None] | None = None,
     cancel: threading.Event | None = None,
     background: bool = False,
@@ -316,10 +316,12 @@ def run(
     run, also when it fails, and the manifest the notebook wrote is completed with the
     template's name, the parameters and the notebook's path.
 
-    `on_progress` receives the section running, the fraction done and the kernel's pid
-    (a queue worker reports them); setting `cancel` kills the kernel and its ffmpeg and
-    raises `RunCancelled`. However the run ends, no process of it is left behind.
-    `background` gives the render only the CPU nothing else wants (see priority.py).
+    `on_progress` receives the section running, the fraction done, the kernel's pid and
+    the frames encoded (a queue worker and the terminal's bar report them; `bars.py`);
+    `progress` shows papermill's own bar of notebook cells instead. Setting `cancel` kills
+    the kernel and its ffmpeg and raises `RunCancelled`. However the run ends, no process
+    of it is left behind. `background` gives the render only the CPU nothing else wants
+    (see priority.py).
     """
     path = find(template)
     destination = str(output)
@@ -347,8 +349,10 @@ def run(
                 kernel_name="python3",
                 progress_bar=progress,
                 # The kernel talks to us over loopback only; its warning that TCP is
-                # unencrypted would otherwise greet every render on the terminal.
-                extra_arguments=["--IPKernelApp.log_level=ERROR"],
+                # unencrypted would otherwise greet every render on the terminal, and so
+                # would "KeyboardInterrupt caught in kernel" when jupyter_client interrupts
+                # it on shutdown. Errors in cells reach us through papermill.
+                extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
                 **supervision.engine_kwargs,
             )
         except papermill.PapermillExecutionError as error:
@@ -386,6 +390,7 @@ def run(
     write_text_atomic(manifest_path, manifest.model_dump_json(indent=2))
     # Publishing rewrites the manifest to name where the files went (and uploads it
     # last); a remote output's work directory goes whether or not the upload worked.
+    supervision.publishing()
     try:
         storage.publish(output, destination)
         manifest = Manifest.model_validate_json(manifest_path.read_text(encoding="utf-8"))

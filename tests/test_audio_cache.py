@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from neuroshorts.engines.audio import narrate
-from neuroshorts.engines.audio.cache import cache_dir
 from neuroshorts.paths import data_dir
 from neuroshorts.timing import Stages
 
@@ -29,7 +28,7 @@ def test_second_narration_of_the_same_text_hits_the_cache(
     assert any("narration cache hit" in record.message for record in caplog.records)
     assert second.words == first.words and second.duration == first.duration
     assert second.path.read_bytes() == first.path.read_bytes()
-    assert cache_dir().is_relative_to(data_dir())
+    assert len(list((data_dir() / "cache" / "narration").iterdir())) >= 1
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from media import probe
+from terminal import run_in_terminal
 
 from neuroshorts import batch
 
@@ -169,12 +171,21 @@ def rendered(tmp_path_factory):
         "Hello from row three.,,missing-photo.jpg\n",
         encoding="utf-8",
     )
-    result = run_cli(
-        "batch", "explainer", "rows.csv", "-o", "out/{row}.mp4",
-        "-p", "quality", "draft", "-p", "title", "Common title", "--no-progress",
-        cwd=folder,
-    )  # fmt: skip
+    result = run_in_terminal([
+        NEUROSHORTS, "batch", "explainer", "rows.csv", "-o", "out/{row}.mp4",
+        "-p", "quality", "draft", "-p", "title", "Common title",
+    ], cwd=folder)  # fmt: skip
     return folder, result
+
+
+def test_the_batch_bar_counts_rows_and_shows_each_rows_frames(rendered):
+    folder, result = rendered
+    bars = [segment for segment in result.screen if segment.startswith("batch ")]
+    assert re.match(r"batch 100%\|[^|]*\| 3\.0/3 rows", bars[-1])
+    for row in (1, 2):
+        frames = probe(folder / "out" / f"{row}.mp4").frames
+        assert any(f"row {row}: encode {frames}/{frames}" in bar for bar in bars)
+    assert any("row 3: " in bar for bar in bars), "the failing row showed its stage too"
 
 
 def test_rows_render_in_parallel_to_real_draft_shorts(rendered):
@@ -196,14 +207,15 @@ def test_each_render_records_its_row_values_over_the_common_ones(rendered):
 
 def test_a_row_failing_in_its_notebook_is_reported_and_the_others_still_render(rendered):
     folder, result = rendered
-    assert result.returncode == 1, result.stderr
+    assert result.returncode == 1, result.screen
     lines = result.stdout.splitlines()
     assert lines[0] == f"row 1\t{folder / 'out' / '1.mp4'}\tok"
     assert lines[1] == f"row 2\t{folder / 'out' / '2.mp4'}\tok"
     assert lines[2].startswith(f"row 3\t{folder / 'out' / '3.mp4'}\tfailed: ")
     assert "missing-photo.jpg" in lines[2]
     assert not (folder / "out" / "3.mp4").exists()
-    assert "row 3 failed" in result.stderr and "Traceback" not in result.stderr
+    stderr = "\n".join(result.screen)
+    assert "row 3 failed" in stderr and "Traceback" not in stderr
 
 
 def test_ctrl_c_stops_the_running_renders_and_starts_no_more(tmp_path):

@@ -1,9 +1,12 @@
-"""Publishing: renders to local paths and to S3 (moto's real HTTP server), share links.
+"""Publishing: renders to local paths, to S3 (moto's real HTTP server) and to GCS
+(gcp-storage-emulator, through gcsfs as users run it), with share links.
 
-The end-to-end test is the issue's acceptance: a template whose background and music
-come from s3:// renders to s3://, the share link downloads an H.264/AAC MP4 with a plain
-HTTP GET, and a second render fetches nothing (the media are deleted from the bucket
-before it, so any download would fail it).
+The end-to-end test is the acceptance for both stores: a template whose background and
+music come from a bucket renders to a bucket, the share link downloads an H.264/AAC MP4
+with a plain HTTP GET, and a second render fetches nothing (the media are deleted from
+the bucket before it, so any download would fail it). gcsfs is configured by Google's
+standard variables only (the `gs` fixture in conftest.py): `STORAGE_EMULATOR_HOST` and
+`GOOGLE_APPLICATION_CREDENTIALS`, a service-account key.
 """
 
 import json
@@ -13,6 +16,7 @@ import sys
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import fsspec
 import httpx
@@ -22,6 +26,7 @@ from media import probe, write_tone
 from PIL import Image
 
 from neuroshorts import storage, templates
+from neuroshorts.assets import AssetError, resolve
 from neuroshorts.paths import data_dir
 
 NEUROSHORTS = str(Path(sys.executable).parent / "neuroshorts")
@@ -72,34 +77,38 @@ def run_log(caplog):
     logger.removeHandler(caplog.handler)
 
 
-def test_a_template_with_s3_media_renders_to_s3_and_shares_a_link(s3, tmp_path, run_log):
-    media, out = new_bucket(s3), new_bucket(s3)
+@pytest.mark.parametrize("scheme", ["s3", "gs"])
+def test_a_template_with_bucket_media_renders_to_a_bucket_and_shares_a_link(
+    scheme, request, tmp_path, run_log
+):
+    store = request.getfixturevalue(scheme)
+    media, out = new_bucket(store), new_bucket(store)
     Image.new("RGB", (540, 960), (20, 120, 200)).save(tmp_path / "sky.jpg")
     write_tone(tmp_path / "bed.wav", 3.0)
-    s3.put_file(str(tmp_path / "sky.jpg"), f"{media}/images/sky.jpg")
-    s3.put_file(str(tmp_path / "bed.wav"), f"{media}/music/bed.wav")
+    store.put_file(str(tmp_path / "sky.jpg"), f"{media}/images/sky.jpg")
+    store.put_file(str(tmp_path / "bed.wav"), f"{media}/music/bed.wav")
     values = {
         "script": "Waves at dawn.",
         "quality": "draft",
-        "background": f"s3://{media}/images/sky.jpg",
-        "music": f"s3://{media}/music/bed.wav",
+        "background": f"{scheme}://{media}/images/sky.jpg",
+        "music": f"{scheme}://{media}/music/bed.wav",
     }
-    url = f"s3://{out}/shorts/dawn.mp4"
+    url = f"{scheme}://{out}/shorts/dawn.mp4"
     before = datetime.now(UTC).replace(microsecond=0)
 
-    manifest = templates.run("explainer", values, url, progress=False)
+    manifest = templates.run("explainer", values, url)
 
     assert manifest.video == manifest.video_url == url
     assert "assets.fetch" in manifest.stages, "the first render downloads its media"
     assert "remote assets: fetched in" in run_log.text
     week = timedelta(seconds=storage.MAX_EXPIRY)
     assert before + week <= manifest.expires_at <= datetime.now(UTC) + week
-    stems = sorted(Path(key).name for key in s3.find(f"{out}/shorts"))
+    stems = sorted(Path(key).name for key in store.find(f"{out}/shorts"))
     assert stems == sorted(f"dawn{s}" for s in (".mp4", ".json", *SIDECARS))
-    published = json.loads(s3.cat(f"{out}/shorts/dawn.json"))
+    published = json.loads(store.cat(f"{out}/shorts/dawn.json"))
     assert published["share_url"] == manifest.share_url
-    assert published["srt"] == manifest.srt == f"s3://{out}/shorts/dawn.srt"
-    assert published["notebook"] == f"s3://{out}/shorts/dawn.ipynb"
+    assert published["srt"] == manifest.srt == f"{scheme}://{out}/shorts/dawn.srt"
+    assert published["notebook"] == f"{scheme}://{out}/shorts/dawn.ipynb"
     assert published["parameters"]["output"] == url
 
     response = httpx.get(manifest.share_url)
@@ -110,13 +119,13 @@ def test_a_template_with_s3_media_renders_to_s3_and_shares_a_link(s3, tmp_path, 
     assert (shared.width, shared.height) == (540, 960)
     assert not any((data_dir() / "work").iterdir()), "the work directory is cleaned"
 
-    s3.rm(media, recursive=True)
+    store.rm(media, recursive=True)
     run_log.clear()
-    again = templates.run("explainer", values, f"s3://{out}/shorts/again.mp4", progress=False)
+    again = templates.run("explainer", values, f"{scheme}://{out}/shorts/again.mp4")
     assert "assets.fetch" not in again.stages and "assets.cache" in again.stages
     assert "remote assets: all cached" in run_log.text
-    s3.invalidate_cache()
-    assert s3.exists(f"{out}/shorts/again.mp4")
+    store.invalidate_cache()
+    assert store.exists(f"{out}/shorts/again.mp4")
 
 
 def test_a_local_render_records_its_file_url(tmp_path):
@@ -187,12 +196,6 @@ def test_share_link_lifetime_is_configurable(s3, tmp_path, monkeypatch):
     assert not s3.exists(f"{bucket}/other.mp4")
 
 
-def test_gs_needs_the_optional_extra(tmp_path):
-    video = fake_render(tmp_path / "work")
-    with pytest.raises(storage.PublishError, match=r"pip install 'neuroshorts\[gcs\]'"):
-        storage.publish(video, "gs://bucket/clip.mp4")
-
-
 def test_the_cli_passes_an_output_url_through_intact():
     """argparse's Path would turn s3://b/x into s3:/b/x; the error shows the URL as typed."""
     result = subprocess.run(
@@ -203,3 +206,66 @@ def test_the_cli_passes_an_output_url_through_intact():
     )
     assert result.returncode != 0
     assert "output" in result.stderr and "'s3://bucket/clip.mov'" in result.stderr
+
+
+def test_publishing_to_gcs_puts_the_manifest_last_with_a_v4_link(gs, tmp_path):
+    bucket = new_bucket(gs)
+    video = fake_render(tmp_path / "work")
+    published = storage.publish(video, f"gs://{bucket}/a/clip.mp4")
+
+    gs.invalidate_cache()
+    objects = {Path(key).name: gs.info(key) for key in gs.find(f"{bucket}/a")}
+    assert sorted(objects) == sorted(f"clip{s}" for s in (".mp4", ".json", *SIDECARS))
+    created = {name: int(info["generation"]) for name, info in objects.items()}  # time_ns
+    assert max(created, key=created.get) == "clip.json", "the manifest is published last"
+    assert all(created["clip.mp4"] > created[f"clip{s}"] for s in SIDECARS), "then the video"
+    assert objects["clip.mp4"]["contentType"] == "video/mp4"
+
+    query = parse_qs(urlsplit(published.share_url).query)
+    assert query["X-Goog-Algorithm"] == ["GOOG4-RSA-SHA256"]
+    assert query["X-Goog-Expires"] == [str(storage.MAX_EXPIRY)]
+    assert query["X-Goog-Credential"][0].startswith("renders@neuroshorts-test")
+    assert httpx.get(published.share_url).content == video.read_bytes()
+    manifest = json.loads(gs.cat(f"{bucket}/a/clip.json"))
+    assert manifest["share_url"] == published.share_url
+
+
+def test_missing_gcs_objects_and_buckets_are_named(gs, tmp_path):
+    bucket = new_bucket(gs)
+    with pytest.raises(AssetError, match=f"music: 'gs://{bucket}/gone.wav' was not found"):
+        resolve(f"gs://{bucket}/gone.wav", field="music")
+    video = fake_render(tmp_path / "work")
+    with pytest.raises(storage.PublishError, match="could not upload clip.srt to gs://no-such-"):
+        storage.publish(video, f"gs://no-such-{bucket}/x/clip.mp4")
+
+
+WITHOUT_GCSFS = """
+import sys
+sys.modules["gcsfs"] = None  # as if the [gcs] extra were not installed
+from pathlib import Path
+from neuroshorts import storage
+from neuroshorts.assets import AssetError, resolve
+try:
+    resolve("gs://bucket/photo.jpg", field="background")
+except AssetError as error:
+    print(error)
+try:
+    storage.publish(Path(sys.argv[1]), "gs://bucket/clip.mp4")
+except storage.PublishError as error:
+    print(error)
+"""
+
+
+def test_gs_needs_the_optional_extra(tmp_path):
+    video = tmp_path / "clip.mp4"
+    video.write_bytes(b"\0" * 64)
+    result = subprocess.run(
+        [sys.executable, "-c", WITHOUT_GCSFS, str(video)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    lines = result.stdout.splitlines()
+    assert len(lines) == 2, result.stderr
+    assert lines[0].startswith("background: 'gs://bucket/photo.jpg' cannot be fetched")
+    assert all("pip install 'neuroshorts[gcs]'" in line for line in lines)

@@ -11,6 +11,7 @@ import nbformat
 import numpy as np
 import pytest
 from media import decoded_audio, probe
+from terminal import FRAMES, run_in_terminal
 
 from neuroshorts import presets, templates
 from neuroshorts.service.schemas import RenderRequest
@@ -215,20 +216,52 @@ def test_cli_lists_templates_and_shows_parameters():
 
 
 @pytest.fixture(scope="module")
-def rendered(tmp_path_factory):
-    """One real render through the CLI and papermill: a Spanish script at draft size."""
+def in_terminal(tmp_path_factory):
+    """One real render through the CLI and papermill, a Spanish script at draft size, run
+    on a terminal as a user types it (so with its progress bar)."""
     out = tmp_path_factory.mktemp("render") / "hola.mp4"
-    result = run_cli(
-        "render",
-        str(REPO / "templates" / "explainer.ipynb"),
+    result = run_in_terminal([
+        NEUROSHORTS, "render", str(REPO / "templates" / "explainer.ipynb"),
         "-p", "script", "Hola, esto es una prueba. ¿Funciona bien?",
         "-p", "quality", "draft",
-        "--no-progress",
         "-o", str(out),
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr
+    ])  # fmt: skip
+    assert result.returncode == 0, "\n".join(result.screen)
     assert result.stdout.strip() == str(out)
-    return out
+    return out, result.screen
+
+
+@pytest.fixture(scope="module")
+def rendered(in_terminal):
+    return in_terminal[0]
+
+
+def test_the_bar_follows_the_stages_and_ends_with_the_videos_last_frame(in_terminal):
+    video, screen = in_terminal
+    bars = [segment for segment in screen if segment.startswith("explainer: ")]
+    stages = list(dict.fromkeys(re.match(r"explainer: (.*?)\s+\d+%", bar)[1] for bar in bars))
+    assert stages[-1] == "done"
+    for stage in ("Narration and soundtrack", "Captions", "encode", "publish"):
+        assert stage in stages
+    counted = [FRAMES.search(bar).groups() for bar in bars if FRAMES.search(bar)]
+    percent, done, total = (int(n) for n in counted[-1])
+    assert (percent, done) == (100, total) and total == probe(video).frames
+    assert not any("cell" in segment for segment in screen), "papermill's cell bar is off"
+    logs = [segment for segment in screen if " INFO " in segment]
+    assert any(line.endswith(f"done in {line.split('done in ')[-1]}") for line in logs)
+    assert all(line[:4].isdigit() and "explainer:" not in line for line in logs), (
+        "log lines are printed whole, above the bar"
+    )
+
+
+def test_quiet_shows_no_bar_and_no_info_lines(tmp_path):
+    out = tmp_path / "quiet.mp4"
+    result = run_in_terminal([
+        NEUROSHORTS, "render", "explainer", "-q", "-p", "script", "Hush.",
+        "-p", "quality", "draft", "-p", "music", "none", "-o", str(out),
+    ])  # fmt: skip
+    assert result.returncode == 0 and result.stdout.strip() == str(out)
+    assert result.screen == [], "no bar, no info line and nothing from the kernel"
 
 
 def test_render_is_a_real_draft_short_as_long_as_the_narration(rendered):

@@ -8,6 +8,7 @@ does; here fsspec only moves bytes into a file the cache chose.
 
 from __future__ import annotations
 
+import os
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -59,8 +60,13 @@ def filesystem(protocol: str, **options: Any) -> fsspec.AbstractFileSystem:
     Credentials and endpoints come only from the standard environment and profiles
     (`AWS_ENDPOINT_URL`, `AWS_ACCESS_KEY_ID`, `AWS_PROFILE`, ...; Google's application
     default credentials). A fresh instance each time, because fsspec's instance cache
-    would keep an endpoint or a key after the environment changed.
+    would keep an endpoint or a key after the environment changed. gcsfs sends requests
+    to `STORAGE_EMULATOR_HOST` by itself but signs share links for Google's own host;
+    naming the endpoint makes the links point where the files are.
     """
+    emulator = os.environ.get("STORAGE_EMULATOR_HOST", "")
+    if protocol == "gs" and emulator:
+        options.setdefault("endpoint_url", emulator if "://" in emulator else f"http://{emulator}")
     try:
         return fsspec.filesystem(protocol, skip_instance_cache=True, **options)
     except ImportError as error:

@@ -2,7 +2,7 @@
 
 The bundled beds are generated here (soft detuned pads over a four-chord loop), not
 shipped as recordings: no licence questions, and the repository stays small. A bed is
-rendered once per machine into the data directory's cache and read from there after.
+rendered once per machine into the shared cache and read from there after.
 
 Ducking is a sidechain compressor driven by the narration itself: while the voice
 speaks, the music's gain glides down by `depth` dB within `attack` seconds (started
@@ -19,8 +19,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from neuroshorts.assets import BUILTIN, resolve
+from neuroshorts.cache import Cache
 from neuroshorts.engines.audio.decode import decode, read_wav, write_wav
-from neuroshorts.paths import data_dir
 
 logger = logging.getLogger(__name__)
 
@@ -51,12 +51,18 @@ def load_track(reference: str, rate: int) -> np.ndarray:
 
 
 def _bundled(name: str, rate: int) -> np.ndarray:
-    cached = data_dir() / "cache" / "music" / f"{name}-v{_GENERATOR_VERSION}-{rate}.wav"
-    if cached.is_file():
-        return read_wav(cached)[0]
+    """A bundled bed from the shared cache (see cache.py), generated on a miss."""
+    cache = Cache.default()
+    key = f"{name}-v{_GENERATOR_VERSION}-{rate}"
+    with cache.reading("music", key) as entry:
+        if entry is not None:
+            return read_wav(entry / "bed.wav")[0]
     samples = generate_pad(BEDS[name], rate)
-    write_wav(cached, samples, rate)
-    logger.info("generated music bed %s into %s", name, cached)
+    with cache.building() as folder:
+        write_wav(folder / "bed.wav", samples, rate)
+        place = cache.commit("music", key, folder)
+    cache.evict()
+    logger.info("generated music bed %s into %s", name, place)
     return samples
 
 

@@ -31,7 +31,7 @@ logger = logging.getLogger(__name__)
 
 BUNDLED = "en_US-joe-medium"
 
-#: Set to 1 to let Piper's own downloader fetch a missing voice (never in tests or CI).
+#: Set to 1 to install a missing voice from the catalogue when a render asks for it.
 ALLOW_DOWNLOAD_ENV = "NEUROSHORTS_ALLOW_DOWNLOAD"
 
 
@@ -44,7 +44,7 @@ def voices_dir() -> Path:
 def model_files(name: str, *, allow_download: bool = False) -> tuple[Path, Path]:
     """The .onnx model and .onnx.json config of Piper voice `name`.
 
-    Looked up in `voices_dir()`; fetched with Piper's downloader only when allowed
+    Looked up in `voices_dir()`; installed from Piper's voice catalogue only when allowed
     (argument or `NEUROSHORTS_ALLOW_DOWNLOAD=1`), because a render must never depend on
     the network by accident.
     """
@@ -54,18 +54,15 @@ def model_files(name: str, *, allow_download: bool = False) -> tuple[Path, Path]
     model, config = folder / f"{name}.onnx", folder / f"{name}.onnx.json"
     if not (model.is_file() and config.is_file()):
         if allow_download or os.environ.get(ALLOW_DOWNLOAD_ENV) == "1":
-            from piper.download_voices import download_voice
+            from neuroshorts.engines.audio.voice_catalogue import install
 
-            folder.mkdir(parents=True, exist_ok=True)
-            logger.info("downloading Piper voice %s into %s", name, folder)
-            download_voice(name, folder)
+            install(name)
         else:
             raise VoiceError(
-                f"voice: Piper voice {'piper:' + name!r} is not installed; expected "
-                f"{model.name} and {config.name} in {folder} (set NEUROSHORTS_VOICES to "
-                f"use another folder, or {ALLOW_DOWNLOAD_ENV}=1 to download it); the "
-                "bundled voice is "
-                f"'piper:{BUNDLED}'"
+                f"voice: Piper voice {'piper:' + name!r} is not installed; install it with "
+                f"`neuroshorts voices install {name}` (or put {model.name} and {config.name} "
+                f"in {folder}; NEUROSHORTS_VOICES sets another folder); the bundled voice "
+                f"is 'piper:{BUNDLED}'"
             )
     return model, config
 
