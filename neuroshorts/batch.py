@@ -3,9 +3,10 @@
 Rows come from a spreadsheet export (CSV with a header of parameter names), JSON Lines
 or a JSON list. Every row is checked against the template's schema before the first
 render starts, because a typo in row 97 found after an hour of rendering costs the hour.
-Rows then render in worker processes (each papermill run starts its own kernel, so
+Rows then render in worker processes (each papermill run has a kernel of its own, so
 processes, not threads, are what scale with cores); a row that fails is reported and
-the others go on.
+the others go on. Each worker keeps its next row's kernel started while it renders one
+(`prestart`), as long as rows are left to start.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from neuroshorts import templates
+from neuroshorts import prestart, templates
 from neuroshorts.kernel import RunCancelled
 
 log = logging.getLogger(__name__)
@@ -286,13 +287,19 @@ def run_batch(
     results: dict[int, RowResult] = {}
     context = multiprocessing.get_context("spawn")
     stop = context.Event()
+    unstarted = context.Value("i", len(jobs))
     with (
         _forwarded_logs() as queue,
         ProcessPoolExecutor(
             workers,
             mp_context=context,
             initializer=_worker_setup,
-            initargs=(queue, logging.getLogger("neuroshorts").getEffectiveLevel(), stop),
+            initargs=(
+                queue,
+                logging.getLogger("neuroshorts").getEffectiveLevel(),
+                stop,
+                unstarted,
+            ),
         ) as pool,
     ):
         with _workers_ignore_sigint():  # submitting is what starts the worker processes
@@ -333,8 +340,13 @@ def _render_row(template: str, job: RowJob) -> RowResult:
     started = time.perf_counter()
     if _stop.is_set():  # queued before the batch was stopped
         return RowResult(job.row, job.output, False, "not rendered: the batch was stopped")
+    with _unstarted.get_lock():
+        _unstarted.value -= 1
+        more = _unstarted.value > 0
     try:
-        templates.run(template, job.values, job.output, progress=False, cancel=_stop)
+        templates.run(
+            template, job.values, job.output, progress=False, cancel=_stop, next_kernel=more
+        )
     except Exception as error:
         expected = templates.TemplateRunError | templates.ParameterError | RunCancelled
         if not isinstance(error, expected):
@@ -386,19 +398,22 @@ def _workers_ignore_sigint() -> Iterator[None]:
 
 #: Set by the parent to stop the batch; a worker's running render is cancelled with it.
 _stop: Any = threading.Event()
+#: Rows no worker has started yet (shared by the workers): none left, no kernel ahead.
+_unstarted: Any = None
 
 
-def _worker_setup(queue: Any, level: int, stop: Any) -> None:
-    """Log through the parent, and leave Ctrl-C to it: it stops the batch as a whole.
+def _worker_setup(queue: Any, level: int, stop: Any, unstarted: Any) -> None:
+    """Log through the parent, leave Ctrl-C to it, and start the first row's kernel.
 
     A worker that took SIGINT itself would die between rows and break the pool; the
     parent instead sets `stop`, which cancels running renders (their kernels and ffmpeg
     are killed) and turns queued rows away.
     """
-    global _stop
-    _stop = stop
+    global _stop, _unstarted
+    _stop, _unstarted = stop, unstarted
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     logger = logging.getLogger("neuroshorts")
     logger.handlers[:] = [logging.handlers.QueueHandler(queue)]
     logger.setLevel(level)
     logger.propagate = False
+    prestart.prepare()
