@@ -228,12 +228,18 @@ def take(background: bool = False, *, prepare_next: bool = False) -> Pending:
 
 
 def discard_spare() -> None:
-    """Kill the kernel kept for a next run (the process is stopping)."""
+    """Kill the kernel kept for a next run: the process is stopping. One still starting
+    is waited for, then killed: left alone, it could outlive this process."""
     global _spare
     with _lock:
         spare, _spare = _spare, None
-    if spare is not None:
-        spare.discard()
+    if spare is None:
+        return
+    try:
+        kernel = spare.future.result(timeout=STARTUP_TIMEOUT)
+    except Exception:  # it failed to start, and cleaned up after itself
+        return
+    kernel.kill()
 
 
 atexit.register(discard_spare)
