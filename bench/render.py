@@ -43,7 +43,7 @@ from pathlib import Path
 import imageio_ffmpeg
 
 from neuroshorts.engines import audio, subtitle, visuals
-from neuroshorts.render import ffmpeg_command, get_quality, render
+from neuroshorts.render import ffmpeg_command, get_quality, opencv_on_one_thread, render
 from neuroshorts.scene import Canvas, Short, Span
 
 SCRIPT = (
@@ -113,14 +113,16 @@ def raw_frames(short: Short, quality: str, out: Path) -> Short:
 
 def compositor_ms(short: Short, quality: str) -> float:
     """CPU milliseconds (every thread of this process) to compose one frame of `short` at
-    `quality`'s size, averaged over all its frames; artwork is rasterised beforehand."""
+    `quality`'s size as the encode does, averaged over all its frames; artwork is
+    rasterised beforehand."""
     sized = short.resized(short.canvas.scaled(get_quality(quality).scale))
     for t in sized.times():  # first rasterisation of every caption and title state
         sized.planes(t)
-    started = time.process_time()
-    for t in sized.times():
-        sized.planes(t)
-    return (time.process_time() - started) * 1000 / sized.frame_count
+    with opencv_on_one_thread():
+        started = time.process_time()
+        for t in sized.times():
+            sized.planes(t)
+        return (time.process_time() - started) * 1000 / sized.frame_count
 
 
 def encoder_alone(sized: Short, raw: Path, out: Path, quality: str) -> float:
