@@ -1,7 +1,7 @@
 """Benchmark: reference shorts per minute through the embedded service, against x264 alone.
 
 service  N final-quality reference shorts (the explainer template with render.py's
-         script and title: 30 s, 1080x1920, narration from the cache) submitted at once
+         script and title: 24.5 s, 1080x1920, narration from the cache) submitted at once
          to a real `neuroshorts api` with 1 worker, then with 2 workers (embedded
          broker, SQLite): shorts per minute from the first submit to the last job done.
          One job runs before the timing, so every narration comes from the cache and
@@ -27,6 +27,8 @@ import os
 import statistics
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -40,9 +42,11 @@ from neuroshorts.scene import Short
 PARAMETERS = {"script": SCRIPT, "title": TITLE, "quality": "final"}
 
 
-def template_short(parameters: dict) -> Short:
+@contextmanager
+def template_short(parameters: dict) -> Iterator[Short]:
     """The short the explainer template builds for `parameters`, built in this process:
-    its cells run up to the one that makes `short` (the render cell is not run)."""
+    its cells run up to the one that makes `short` (the render cell is not run). The
+    cells' namespace, which owns the soundtrack's folder, lives as long as the block."""
     notebook = nbformat.read(templates.find("explainer"), as_version=4)
     namespace: dict = {}
     for cell in notebook.cells:
@@ -52,7 +56,8 @@ def template_short(parameters: dict) -> Short:
         if "parameters" in cell.metadata.get("tags", []):
             namespace.update(parameters)
         if "short" in namespace:
-            return namespace["short"]
+            yield namespace["short"]
+            return
     raise SystemExit("the explainer template made no `short`")
 
 
@@ -71,28 +76,30 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=4)
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory(prefix="neuroshorts-bench-") as tmp:
-        workdir = Path(tmp)
+    with (
+        tempfile.TemporaryDirectory(prefix="neuroshorts-bench-") as tmp,
+        template_short({**PARAMETERS, "output": ""}) as short,
+    ):
+        raw = Path(tmp) / "frames.yuv"
+        sized = raw_frames(short, "final", raw)
+        encodes = [
+            encoder_alone(sized, raw, Path(tmp) / "x264.mp4", "final") for _ in range(args.jobs)
+        ]
+        x264 = args.jobs / (sum(encodes) / 60)
+        print(f"x264   : {x264:5.2f} shorts/min ({statistics_line(encodes)})", flush=True)
+        raw.unlink()
         with service("embedded") as running:
             running.add_worker()
             with httpx.Client(base_url=running.url, timeout=60) as http:
                 wait_jobs(http, [submit(http, PARAMETERS)])  # narration into the cache
             one, stages = service_rate(running, args.jobs)
+            print(f"service: 1 worker  {one:5.2f} shorts/min", flush=True)
             running.add_worker()
             two, more = service_rate(running, args.jobs)
             stages += more
 
-        short = template_short({**PARAMETERS, "output": ""})
-        raw = workdir / "frames.yuv"
-        sized = raw_frames(short, "final", raw)
-        encodes = [
-            encoder_alone(sized, raw, workdir / "x264.mp4", "final") for _ in range(args.jobs)
-        ]
-        x264 = args.jobs / (sum(encodes) / 60)
-
     print(f"shorts : {args.jobs} x {short.duration:.1f} s, final 1080x1920, explainer template")
     print(f"load   : {os.getloadavg()[0]:.2f} (1-min average at the end), {os.cpu_count()} cores")
-    print(f"x264   : {x264:5.2f} shorts/min ({statistics_line(encodes)})")
     print(f"service: 1 worker  {one:5.2f} shorts/min = {one / x264:.2f}x x264 alone")
     print(f"service: 2 workers {two:5.2f} shorts/min = {two / x264:.2f}x x264 alone (target 0.85x)")
     for stage in ("first_cell", "kernel.wait", "kernel.start"):

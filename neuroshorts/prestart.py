@@ -167,15 +167,15 @@ class Pending:
 
     def ready(self) -> Kernel:
         """The kernel once started, alive: a kernel that died while it waited (killed,
-        out of memory) or while it started is replaced by a new one, started now. A
-        kernel that cannot import the engine raises `KernelError`."""
-        try:
-            kernel = self.future.result()
-        except KernelError:
-            raise
-        except Exception as error:
+        out of memory) or failed to start is replaced by one started now (whose own
+        failure is raised)."""
+        # Waiting may be interrupted (a time limit's signal): that raises here, and is
+        # not the start's failure.
+        error = self.future.exception()
+        if error is not None:
             log.warning("the kernel started ahead failed (%s); starting another", error)
             return start(self.background)
+        kernel = self.future.result()
         if kernel.alive():
             return kernel
         log.warning(

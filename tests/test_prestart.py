@@ -12,6 +12,7 @@ import json
 import os
 import signal
 import threading
+import time
 from pathlib import Path
 
 import nbformat
@@ -133,3 +134,28 @@ def test_cancelling_a_run_on_a_prestarted_kernel_leaves_no_process(template, tmp
     assert any(report.stage == "encode" for report in reports), "it was cancelled mid-encode"
     assert not group_alive(kernel.pid), "neither the kernel nor its ffmpeg is left"
     assert not (tmp_path / "long.mp4").exists() and not list(tmp_path.glob(".*partial*"))
+
+
+class TimeLimit(Exception):
+    """What Celery's soft time limit raises in the worker's main thread, from a signal."""
+
+
+def test_a_time_limit_while_waiting_for_a_kernel_is_raised_not_taken_for_a_failed_start():
+    def limit(signum, frame):
+        raise TimeLimit
+
+    previous = signal.signal(signal.SIGALRM, limit)
+    pending = prestart.Pending.start(background=False)  # a start takes seconds
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.05)
+        with pytest.raises(TimeLimit):
+            pending.ready()
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        pending.discard()
+    kernel = pending.future.result(timeout=prestart.STARTUP_TIMEOUT)
+    deadline = time.monotonic() + 30
+    while pid_alive(kernel.pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not pid_alive(kernel.pid), "the kernel nobody waits for any more is killed"
