@@ -74,10 +74,10 @@ class Supervision:
     """Context manager around one papermill run.
 
     Inside it, `adopt` the run's kernel right before papermill and pass papermill
-    `engine_kwargs`. `stages` times the
-    kernel: how long it took to start (`kernel.start`, whenever that was), how long the
-    run waited for it (`kernel.wait`) and when the first cell ran (`first_cell`,
-    counted from `since`, a `time.perf_counter()` reading: the job's start).
+    `engine_kwargs`. `stages` times the kernel: how long it took to start
+    (`kernel.start`, whenever that was), how long the run waited for it (`kernel.wait`)
+    and when the first cell ran (`first_cell`, counted from `since`, a
+    `time.perf_counter()` reading: the job's start).
 
     `on_progress` may be called from papermill's thread and from the watcher thread,
     never concurrently and never with a smaller fraction than before.
