@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import queue
 import signal
 import threading
 import time
@@ -25,6 +26,8 @@ from types import TracebackType
 from typing import Any
 
 import nbformat
+from jupyter_core.utils import ensure_async, run_sync
+from nbclient.util import run_hook
 from papermill.clientwrap import PapermillNotebookClient
 from papermill.engines import NBClientEngine, papermill_engines
 from papermill.log import logger as papermill_logger
@@ -227,6 +230,45 @@ class _OwningClient(PapermillNotebookClient):
     def __init__(self, nb_man: Any, km: Any, **kwargs: Any) -> None:
         super().__init__(nb_man, km=km, **kwargs)
         self.owns_km = True
+
+    async def async_start_new_kernel_client(self) -> Any:
+        """nbclient's, with one handshake in place of jupyter_client's `wait_for_ready`.
+
+        The kernel is known to be ready: it has imported the engine. A new client must
+        still know that its IOPub subscription is live, or the first cell's output is
+        lost. `wait_for_ready` proves it by waiting for 0.2 s of silence on IOPub, two
+        thirds of a job's budget from claim to first cell; here the IOPub `idle` status
+        of a kernel_info request of its own proves it, one round trip later.
+        """
+        assert self.km is not None
+        self.kc = self.km.client()
+        await ensure_async(self.kc.start_channels())
+        await _subscribed(self.kc, self.startup_timeout)
+        self.kc.allow_stdin = False
+        await run_hook(self.on_notebook_start, notebook=self.nb)
+        return self.kc
+
+    start_new_kernel_client = run_sync(async_start_new_kernel_client)
+
+
+async def _subscribed(client: Any, timeout: float) -> None:
+    """Return once `client` receives the kernel's IOPub messages (see above)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        request = client.kernel_info()
+        try:
+            while True:  # messages of an earlier, unanswered attempt may come first
+                message = await client.get_iopub_msg(timeout=0.5)
+                if (
+                    message["parent_header"].get("msg_id") == request
+                    and message["msg_type"] == "status"
+                    and message["content"]["execution_state"] == "idle"
+                ):
+                    await client.get_shell_msg(timeout=timeout)  # its reply, answered by now
+                    return
+        except queue.Empty:
+            continue  # published before the subscription took: ask again
+    raise prestart.KernelError(f"the kernel's output did not reach papermill in {timeout:.0f} s")
 
 
 class StartedKernelEngine(NBClientEngine):
