@@ -16,6 +16,7 @@ import pytest
 from media import probe
 from service_stack import (
     LONG_PARAMETERS,
+    LONG_SCRIPT,
     RENDER_DEADLINE,
     group_members,
     parent_of,
@@ -71,8 +72,13 @@ def test_a_worker_killed_mid_render_is_replaced_and_the_job_ends_with_one_output
 
 
 def test_a_render_past_its_soft_time_limit_is_stopped_and_the_worker_goes_on(tmp_path):
-    with running_stack(tmp_path, "embedded", workers=1, soft_time_limit=8) as stack:
-        slow = stack.submit(LONG_PARAMETERS | {"quality": "final"})
+    # The limit is the quick job's too: 15 s leaves it room on a loaded machine (where
+    # the next job's kernel starts beside it), and ~75 s of final-quality video takes
+    # well over 15 s to encode anywhere.
+    with running_stack(tmp_path, "embedded", workers=1, soft_time_limit=15) as stack:
+        slow = stack.submit(
+            LONG_PARAMETERS | {"script": " ".join([LONG_SCRIPT] * 3), "quality": "final"}
+        )
         done = stack.wait_state(slow["id"], FINAL)
         assert done["state"] == "failed" and "soft time limit" in done["error"]
         assert group_members(done["worker"]["kernel_pid"]) == []
