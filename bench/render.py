@@ -12,7 +12,10 @@ moviepy  MoviePy `CompositeVideoClip` of the same composition (the same backgrou
          zoomed about its centre, the same title and caption artwork, the same audio),
          written with the same x264 preset and CRF.
 cli      optional (`--cli`): the whole `neuroshorts render explainer` of the same script
-         (kernel start, narration from the cache, encode), against the same floor.
+         (kernel start, narration from the cache, encode), against the same baselines.
+compositor  the compositor's own cost, whatever the encoder: CPU milliseconds per frame
+         to compose every frame of the short (all threads, no encode, no pipe), at the
+         quality's size and at draft size.
 
 Each round runs every contender once, back to back, so a busy machine slows them alike;
 figures are medians over `--runs` rounds. Peak RSS is measured in a fresh process per
@@ -40,7 +43,7 @@ from pathlib import Path
 import imageio_ffmpeg
 
 from neuroshorts.engines import audio, subtitle, visuals
-from neuroshorts.render import ffmpeg_command, get_quality, render
+from neuroshorts.render import ffmpeg_command, get_quality, opencv_on_one_thread, render
 from neuroshorts.scene import Canvas, Short, Span
 
 SCRIPT = (
@@ -106,6 +109,20 @@ def raw_frames(short: Short, quality: str, out: Path) -> Short:
         for t in sized.times():
             raw.write(sized.planes(t).buffer.data)
     return sized
+
+
+def compositor_ms(short: Short, quality: str) -> float:
+    """CPU milliseconds (every thread of this process) to compose one frame of `short` at
+    `quality`'s size as the encode does, averaged over all its frames; artwork is
+    rasterised beforehand."""
+    sized = short.resized(short.canvas.scaled(get_quality(quality).scale))
+    for t in sized.times():  # first rasterisation of every caption and title state
+        sized.planes(t)
+    with opencv_on_one_thread():
+        started = time.process_time()
+        for t in sized.times():
+            sized.planes(t)
+        return (time.process_time() - started) * 1000 / sized.frame_count
 
 
 def encoder_alone(sized: Short, raw: Path, out: Path, quality: str) -> float:
@@ -264,6 +281,7 @@ def main() -> None:
         for seconds in args.rss_seconds:  # warm the narration cache for the RSS children
             audio.narrate(script_for(seconds), workdir / "warm.wav")
         short, pages = build_short(workdir, args.seconds)
+        compositor = {q: compositor_ms(short, q) for q in dict.fromkeys([args.quality, "draft"])}
         raw = workdir / "frames.yuv"
         sized = raw_frames(short, args.quality, raw)
         for run in range(args.runs):
@@ -295,14 +313,21 @@ def main() -> None:
     for name, value in median.items():
         runs = ", ".join(f"{v:.1f}" for v in times[name])
         print(f"{name:8s}: {value:6.1f} s median ({frames / value:5.1f} fps; runs {runs})")
+    for name, ms in compositor.items():
+        canvas = short.canvas.scaled(get_quality(name).scale)
+        print(f"compose : {ms:.2f} ms CPU a frame at {canvas.width}x{canvas.height} ({name})")
+    x264 = median["x264"]
     print(f"ratio   : ours {median['ours'] / median['floor']:.2f}x the encode floor")
-    print(f"ratio   : ours {median['ours'] / median['x264']:.2f}x x264 alone on raw frames")
+    print(f"ratio   : ours {median['ours'] / x264:.2f}x x264 alone on raw frames ({x264:.1f} s)")
     if "moviepy" in median:
         print(f"speedup : ours {median['moviepy'] / median['ours']:.1f}x faster than MoviePy")
         bound = median["moviepy"] / median["x264"]
         print(f"bound   : x264 alone is {bound:.1f}x faster than MoviePy (no renderer can beat it)")
     if "cli" in median:
-        print(f"ratio   : whole CLI render {median['cli'] / median['floor']:.2f}x the encode floor")
+        cli, floor_s = median["cli"], median["floor"]
+        print(
+            f"ratio   : whole CLI render {cli / x264:.2f}x x264 alone ({cli / floor_s:.2f}x floor)"
+        )
     for seconds, peaks in rss.items():
         python, ffmpeg = peaks["python_mb"], peaks["ffmpeg_mb"]
         print(f"peak RSS {seconds:.0f} s: python {python} MB, ffmpeg {ffmpeg} MB")

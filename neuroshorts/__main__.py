@@ -6,11 +6,19 @@ Lark at import: 2.2 s of every command's start on a 2-core machine, more than ha
 it. It serves only the "iri" format check, which no notebook schema uses, so the
 command marks the module absent before anything imports jsonschema. Library users and
 kernels are left alone: this runs only as the command.
+
+`render` starts its kernel first (`prestart`), so the kernel's own start and imports run
+on the other core while the command imports papermill and checks the parameters.
 """
 
 import sys
 
 sys.modules.setdefault("rfc3987_syntax", None)
+
+if sys.argv[1:2] == ["render"] and not {"-h", "--help"} & set(sys.argv):
+    from neuroshorts import prestart
+
+    prestart.prepare()
 
 from neuroshorts.cli import main  # noqa: E402  (after the line above, on purpose)
 

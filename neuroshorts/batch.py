@@ -3,9 +3,10 @@
 Rows come from a spreadsheet export (CSV with a header of parameter names), JSON Lines
 or a JSON list. Every row is checked against the template's schema before the first
 render starts, because a typo in row 97 found after an hour of rendering costs the hour.
-Rows then render in worker processes (each papermill run starts its own kernel, so
+Rows then render in worker processes (each papermill run has a kernel of its own, so
 processes, not threads, are what scale with cores); a row that fails is reported and
-the others go on.
+the others go on. Each worker keeps its next row's kernel started while it renders one
+(`prestart`), as long as rows are left to start.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from pathlib import Path
 from queue import Empty
 from typing import Any
 
-from neuroshorts import templates
+from neuroshorts import prestart, templates
 from neuroshorts.kernel import Progress, RunCancelled
 
 log = logging.getLogger(__name__)
@@ -290,13 +291,20 @@ def run_batch(
     context = multiprocessing.get_context("spawn")
     stop = context.Event()
     reports = context.Queue() if on_progress else None
+    unstarted = context.Value("i", len(jobs))
     with (
         _forwarded_logs() as queue,
         ProcessPoolExecutor(
             workers,
             mp_context=context,
             initializer=_worker_setup,
-            initargs=(queue, logging.getLogger("neuroshorts").getEffectiveLevel(), stop, reports),
+            initargs=(
+                queue,
+                logging.getLogger("neuroshorts").getEffectiveLevel(),
+                stop,
+                reports,
+                unstarted,
+            ),
         ) as pool,
     ):
         with _workers_ignore_sigint():  # submitting is what starts the worker processes
@@ -353,6 +361,9 @@ def _render_row(template: str, job: RowJob) -> RowResult:
     started = time.perf_counter()
     if _stop.is_set():  # queued before the batch was stopped
         return RowResult(job.row, job.output, False, "not rendered: the batch was stopped")
+    with _unstarted.get_lock():
+        _unstarted.value -= 1
+        more = _unstarted.value > 0
 
     def report(progress: Progress) -> None:
         _reports.put((job.row, progress))
@@ -364,6 +375,7 @@ def _render_row(template: str, job: RowJob) -> RowResult:
             job.output,
             cancel=_stop,
             on_progress=report if _reports is not None else None,
+            next_kernel=more,
         )
     except Exception as error:
         expected = templates.TemplateRunError | templates.ParameterError | RunCancelled
@@ -418,19 +430,22 @@ def _workers_ignore_sigint() -> Iterator[None]:
 _stop: Any = threading.Event()
 #: Where a worker sends `(row, Progress)` reports for the parent's bar, if anywhere.
 _reports: Any = None
+#: Rows no worker has started yet (shared by the workers): none left, no kernel ahead.
+_unstarted: Any = None
 
 
-def _worker_setup(queue: Any, level: int, stop: Any, reports: Any) -> None:
-    """Log through the parent, and leave Ctrl-C to it: it stops the batch as a whole.
+def _worker_setup(queue: Any, level: int, stop: Any, reports: Any, unstarted: Any) -> None:
+    """Log through the parent, leave Ctrl-C to it, and start the first row's kernel.
 
     A worker that took SIGINT itself would die between rows and break the pool; the
     parent instead sets `stop`, which cancels running renders (their kernels and ffmpeg
     are killed) and turns queued rows away.
     """
-    global _stop, _reports
-    _stop, _reports = stop, reports
+    global _stop, _reports, _unstarted
+    _stop, _reports, _unstarted = stop, reports, unstarted
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     logger = logging.getLogger("neuroshorts")
     logger.handlers[:] = [logging.handlers.QueueHandler(queue)]
     logger.setLevel(level)
     logger.propagate = False
+    prestart.prepare()

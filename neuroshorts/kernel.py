@@ -3,10 +3,11 @@
 jupyter_client starts every kernel in a session of its own, so the kernel and the ffmpeg
 it spawns form one process group that nobody else will clean up: if the run is
 abandoned half-way (cancelled, timed out, its caller interrupted), that group goes on
-encoding. `Supervision` hands papermill a kernel manager that records the kernel's pid
-(which is its process group) and tells the kernel where to write encode progress; it
-turns cell starts and frame counts into `Progress` reports, kills the group when the
-caller sets its cancel event, and kills it whenever the run ends in any way but success.
+encoding. `Supervision` waits for the run's kernel (started ahead by `prestart`, which
+told it where to write encode progress) and hands it to papermill through the `ENGINE`
+registered here; it records the kernel's pid (its process group), turns cell starts and
+frame counts into `Progress` reports, kills the group when the caller sets its cancel
+event, and kills it whenever the run ends in any way but success.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import queue
 import signal
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -25,8 +26,13 @@ from types import TracebackType
 from typing import Any
 
 import nbformat
+from jupyter_core.utils import ensure_async, run_sync
+from nbclient.util import run_hook
+from papermill.clientwrap import PapermillNotebookClient
+from papermill.engines import NBClientEngine, papermill_engines
+from papermill.log import logger as papermill_logger
 
-from neuroshorts import priority, processes, progress
+from neuroshorts import prestart, processes, progress
 
 log = logging.getLogger(__name__)
 
@@ -70,10 +76,13 @@ def sections(notebook: Path) -> tuple[dict[str, str], int]:
 
 
 class Supervision:
-    """Context manager around one papermill run; pass `engine_kwargs` to papermill.
+    """Context manager around one papermill run.
 
-    With `background`, the kernel (and the ffmpeg it starts) runs as background CPU work
-    (see priority.py).
+    Inside it, `adopt` the run's kernel right before papermill and pass papermill
+    `engine_kwargs`. `stages` times the kernel: how long it took to start
+    (`kernel.start`, whenever that was), how long the run waited for it (`kernel.wait`)
+    and when the first cell ran (`first_cell`, counted from `since`, a
+    `time.perf_counter()` reading: the job's start).
 
     `on_progress` may be called from papermill's thread and from the watcher thread,
     never concurrently and never with a smaller fraction than before.
@@ -86,27 +95,39 @@ class Supervision:
         cancel: threading.Event | None = None,
         *,
         output_dir: Path | None = None,
-        background: bool = False,
+        since: float | None = None,
     ) -> None:
         self.on_progress = on_progress
-        self.background = background
         self.output_dir = output_dir
         self.cancel = cancel or threading.Event()
+        self.kernel: prestart.Kernel | None = None
         self.kernel_pid: int | None = None
+        self.stages: dict[str, float] = {}
+        self._pending: prestart.Pending | None = None
+        self._since = time.perf_counter() if since is None else since
         self._stages, self._cells = sections(notebook)
         self._started_cells = 0
         self._stage, self._fraction = "kernel", 0.0
         self._lock = threading.Lock()
         self._done = threading.Event()
-        handle, name = tempfile.mkstemp(prefix="neuroshorts-progress-", suffix=".txt")
-        os.close(handle)
-        self.progress_file = Path(name)
         self._watcher = threading.Thread(target=self._watch, name="kernel-watch", daemon=True)
+
+    def adopt(self, pending: prestart.Pending) -> prestart.Kernel:
+        """Wait for the run's kernel (a new one if it died while idle) and make it this run's."""
+        self._pending, waiting = pending, time.perf_counter()
+        self.kernel = pending.ready()
+        self.stages["kernel.start"] = self.kernel.seconds
+        self.stages["kernel.wait"] = round(time.perf_counter() - waiting, 3)
+        self._kernel_started(self.kernel.pid)
+        if self.cancel.is_set():
+            raise RunCancelled("the run was cancelled before its first cell")
+        return self.kernel
 
     @property
     def engine_kwargs(self) -> dict[str, Any]:
-        """papermill passes these through to nbclient's NotebookClient."""
-        return {"kernel_manager_class": self._manager_class(), "on_cell_start": self._cell_start}
+        """papermill's engine for the adopted kernel, and what it passes on to nbclient."""
+        assert self.kernel is not None, "adopt() the kernel first"
+        return {"engine_name": ENGINE, "km": self.kernel.manager, "on_cell_start": self._cell_start}
 
     def __enter__(self) -> Supervision:
         self._watcher.start()
@@ -120,6 +141,8 @@ class Supervision:
     ) -> None:
         self._done.set()
         self._watcher.join()
+        if self.kernel is None and self._pending is not None:
+            self._pending.discard()
         if kind is None:
             self._read_frames()  # the last frame may land after the watcher's last look
         else:
@@ -127,7 +150,8 @@ class Supervision:
         self._wait_for_group()
         if kind is not None:
             self._remove_partials()
-        self.progress_file.unlink(missing_ok=True)
+        if self.kernel is not None:
+            self.kernel.progress_file.unlink(missing_ok=True)
         if kind is not None and self.cancel.is_set():
             raise RunCancelled("the run was cancelled; its kernel and ffmpeg were stopped") from (
                 error
@@ -175,14 +199,14 @@ class Supervision:
 
     def _kernel_started(self, pid: int) -> None:
         self.kernel_pid = pid
-        log.debug("kernel started, pid %d", pid)
-        if self.background:
-            priority.make_background(pid)
+        log.debug("running on kernel %d", pid)
         if self.cancel.is_set():
             self.kill()
         self._report("kernel", _KERNEL)
 
     def _cell_start(self, cell: Any, cell_index: int) -> None:
+        if not self._started_cells:
+            self.stages["first_cell"] = round(time.perf_counter() - self._since, 3)
         self._started_cells += 1
         stage = self._stages.get(cell.source, self._stage)
         share = min(1.0, (self._started_cells - 1) / max(1, self._cells + 1))
@@ -197,23 +221,99 @@ class Supervision:
             self._read_frames()
 
     def _read_frames(self) -> None:
-        frames = progress.read(self.progress_file)
+        if self.kernel is None:
+            return
+        frames = progress.read(self.kernel.progress_file)
         if frames and frames[1]:
             done, total = frames
             self._report("encode", _KERNEL + _CELLS + _FRAMES * done / total, frames)
 
-    def _manager_class(self) -> type:
-        from jupyter_client.manager import AsyncKernelManager
 
-        supervision = self
+#: papermill's engine for a run on a kernel started ahead (`prestart`).
+ENGINE = "neuroshorts"
 
-        class SupervisedKernelManager(AsyncKernelManager):
-            """Starts the kernel with the progress file in its environment, reports its pid."""
 
-            async def start_kernel(self, **kw: Any) -> None:
-                env = dict(kw.pop("env", None) or os.environ)
-                env[progress.ENV] = str(supervision.progress_file)
-                await super().start_kernel(env=env, **kw)
-                supervision._kernel_started(self.provisioner.pid)
+class _OwningClient(PapermillNotebookClient):
+    """papermill's notebook client, owning the kernel it is handed: it shuts it down when
+    the notebook ends, as it does one it started itself. (nbclient leaves a handed kernel
+    running for a caller that reuses it; a template run's kernel serves that run only.)"""
 
-        return SupervisedKernelManager
+    def __init__(self, nb_man: Any, km: Any, **kwargs: Any) -> None:
+        super().__init__(nb_man, km=km, **kwargs)
+        self.owns_km = True
+
+    async def async_start_new_kernel_client(self) -> Any:
+        """nbclient's, with one handshake in place of jupyter_client's `wait_for_ready`.
+
+        The kernel is known to be ready: it has imported the engine. A new client must
+        still know that its IOPub subscription is live, or the first cell's output is
+        lost. `wait_for_ready` proves it by waiting for 0.2 s of silence on IOPub, two
+        thirds of a job's budget from claim to first cell; here the IOPub `idle` status
+        of a kernel_info request of its own proves it, one round trip later.
+        """
+        assert self.km is not None
+        self.kc = self.km.client()
+        await ensure_async(self.kc.start_channels())
+        await _subscribed(self.kc, self.startup_timeout)
+        self.kc.allow_stdin = False
+        await run_hook(self.on_notebook_start, notebook=self.nb)
+        return self.kc
+
+    start_new_kernel_client = run_sync(async_start_new_kernel_client)
+
+
+async def _subscribed(client: Any, timeout: float) -> None:
+    """Return once `client` receives the kernel's IOPub messages (see above)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        request = client.kernel_info()
+        try:
+            while True:  # messages of an earlier, unanswered attempt may come first
+                message = await client.get_iopub_msg(timeout=0.5)
+                if (
+                    message["parent_header"].get("msg_id") == request
+                    and message["msg_type"] == "status"
+                    and message["content"]["execution_state"] == "idle"
+                ):
+                    await client.get_shell_msg(timeout=timeout)  # its reply, answered by now
+                    return
+        except queue.Empty:
+            continue  # published before the subscription took: ask again
+    raise prestart.KernelError(f"the kernel's output did not reach papermill in {timeout:.0f} s")
+
+
+class StartedKernelEngine(NBClientEngine):
+    """papermill's nbclient engine on a kernel started before the run (`km`).
+
+    The same client, hooks and arguments as `NBClientEngine.execute_managed_notebook`;
+    only where the kernel comes from differs.
+    """
+
+    @classmethod
+    def execute_managed_notebook(
+        cls,
+        nb_man: Any,
+        kernel_name: str,
+        *,
+        km: Any,
+        log_output: bool = False,
+        start_timeout: int = 60,
+        execution_timeout: int | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        for unused in ("input_path", "timeout", "startup_timeout"):
+            kwargs.pop(unused, None)
+        client = _OwningClient(
+            nb_man,
+            km,
+            kernel_name=kernel_name,
+            log=papermill_logger,
+            log_output=log_output,
+            startup_timeout=start_timeout,
+            timeout=execution_timeout,
+            **kwargs,
+        )
+        return client.execute()
+
+
+papermill_engines.register(ENGINE, StartedKernelEngine)

@@ -6,6 +6,11 @@ raw into the ffmpeg that imageio-ffmpeg ships, one at a time: memory stays flat 
 long the video is, and ffmpeg does no pixel conversion, so x264 gets nearly all of the
 CPU. Writing from a second thread over a bounded queue was measured (240 Ken Burns
 frames at 1080x1920) and gained nothing within noise, so frames are written in turn.
+The pipe is widened from Linux's 64 KB to 1 MB, so a 3 MB frame is 3 writes that wake
+ffmpeg, not 48 (0.2-0.35 s less CPU in each process for a 30 s final). While x264
+encodes, OpenCV composes on one thread: x264's own threads keep every core busy, and
+OpenCV splitting each resize across cores cost 12-25% more CPU a frame (3.7 vs 3.3 ms
+at 1080x1920, 1.25 vs 0.94 ms at 540x960) for speed the encoder cannot use.
 
 Every file is written under a temporary name and moved into place only when complete,
 so a failed render never leaves a playable-looking half video.
@@ -13,15 +18,19 @@ so a failed render never leaves a playable-looking half video.
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import platform
 import subprocess
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
 from importlib.metadata import version
 from pathlib import Path
+from typing import IO
 
+import cv2
 import imageio_ffmpeg
 from PIL import Image
 from tqdm import tqdm
@@ -134,6 +143,7 @@ def encode(short: Short, output: str | Path, quality: Quality, *, progress: bool
         command = ffmpeg_command(short, partial, quality)
         log.debug("ffmpeg: %s", " ".join(command))
         process = subprocess.Popen(command, stdin=subprocess.PIPE, stderr=errors)
+        _widen(process.stdin)
         try:
             frames = tqdm(
                 short.times(),
@@ -144,9 +154,10 @@ def encode(short: Short, output: str | Path, quality: Quality, *, progress: bool
                 mininterval=1.0,
             )
             counter = FrameCounter(short.frame_count)
-            for done, t in enumerate(frames, 1):
-                process.stdin.write(short.planes(t).buffer.data)
-                counter.update(done)
+            with opencv_on_one_thread():
+                for done, t in enumerate(frames, 1):
+                    process.stdin.write(short.planes(t).buffer.data)
+                    counter.update(done)
             process.stdin.close()
         except BrokenPipeError:
             pass  # ffmpeg exited early; its exit status and stderr say why
@@ -160,6 +171,29 @@ def encode(short: Short, output: str | Path, quality: Quality, *, progress: bool
             raise RenderError(f"ffmpeg failed to encode {output.name}: {message}")
     log.info("wrote %s (%d frames)", output, short.frame_count)
     return output
+
+
+#: How much a pipe to ffmpeg holds: 1 MB, the most Linux grants any process by default.
+PIPE_BYTES = 1 << 20
+
+
+def _widen(pipe: IO[bytes]) -> None:
+    """Let `pipe` hold PIPE_BYTES where the OS allows it (Linux); else leave it as it is."""
+    if hasattr(fcntl, "F_SETPIPE_SZ"):
+        with suppress(OSError):
+            fcntl.fcntl(pipe.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+
+
+@contextmanager
+def opencv_on_one_thread() -> Iterator[None]:
+    """OpenCV's own threads set to one inside the block (how frames are composed while
+    they are encoded), and back to what they were after it."""
+    threads = cv2.getNumThreads()
+    cv2.setNumThreads(1)
+    try:
+        yield
+    finally:
+        cv2.setNumThreads(threads)
 
 
 def versions() -> dict[str, str]:

@@ -29,7 +29,7 @@ import nbformat
 import papermill
 from nbclient.exceptions import DeadKernelError
 
-from neuroshorts import storage
+from neuroshorts import prestart, storage
 from neuroshorts.files import write_text_atomic
 from neuroshorts.kernel import Progress, Supervision
 from neuroshorts.models import Manifest
@@ -309,20 +309,27 @@ def run(
     on_progress: Callable[[Progress], None] | None = None,
     cancel: threading.Event | None = None,
     background: bool = False,
+    next_kernel: bool = False,
+    since: float | None = None,
 ) -> Manifest:
     """Render `template` with `values` to the MP4 `output` through papermill.
 
     The executed notebook is saved beside the video (`.ipynb`) as the record of the
     run, also when it fails, and the manifest the notebook wrote is completed with the
-    template's name, the parameters and the notebook's path.
+    template's name, the parameters, the notebook's path and the kernel's timings.
 
     `on_progress` receives the section running, the fraction done, the kernel's pid and
     the frames encoded (a queue worker and the terminal's bar report them; `bars.py`);
     `progress` shows papermill's own bar of notebook cells instead. Setting `cancel` kills
     the kernel and its ffmpeg and raises `RunCancelled`. However the run ends, no process
     of it is left behind. `background` gives the render only the CPU nothing else wants
-    (see priority.py).
+    (see priority.py). The run's kernel is the one this process prepared (`prestart`),
+    else one started now; with `next_kernel`, the next run's kernel starts while this one
+    renders (a worker with more jobs to come). `since` is when the job started (a
+    `time.perf_counter()` reading; default now): the manifest's `first_cell` stage counts
+    from it.
     """
+    since = time.perf_counter() if since is None else since
     path = find(template)
     destination = str(output)
     output = storage.render_path(destination)
@@ -339,22 +346,20 @@ def run(
     log.info("rendering %s → %s", path.stem, target)
     started = time.perf_counter()
     with Supervision(
-        path, on_progress, cancel, output_dir=output.parent, background=background
+        path, on_progress, cancel, output_dir=output.parent, since=since
     ) as supervision:
         try:
+            supervision.adopt(prestart.take(background, prepare_next=next_kernel))
             papermill.execute_notebook(
                 str(path),
                 str(notebook),
                 parameters=checked,
-                kernel_name="python3",
+                kernel_name=prestart.KERNEL_NAME,
                 progress_bar=progress,
-                # The kernel talks to us over loopback only; its warning that TCP is
-                # unencrypted would otherwise greet every render on the terminal, and so
-                # would "KeyboardInterrupt caught in kernel" when jupyter_client interrupts
-                # it on shutdown. Errors in cells reach us through papermill.
-                extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
                 **supervision.engine_kwargs,
             )
+        except prestart.KernelError as error:
+            raise TemplateRunError(f"template {path.stem!r}: {error}") from error
         except papermill.PapermillExecutionError as error:
             raise TemplateRunError(
                 f"template {path.stem!r} failed in cell {error.exec_count}: "
@@ -383,6 +388,7 @@ def run(
         "output": target,
     }
     manifest.notebook = str(notebook)
+    manifest.stages.update(supervision.stages)
     manifest.stages["papermill"] = round(elapsed, 3)
     if "assets.cache" in manifest.stages:  # the kernel's own log lines stay in the kernel
         fetched = manifest.stages.get("assets.fetch")

@@ -128,6 +128,34 @@ def test_yuv_patches_copy_and_mix():
     assert close(frame.to_rgb()[0, 0], (64, 64, 64))
 
 
+class Fresh(Layer):
+    """A background drawn anew for every frame, as Ken Burns and video layers are."""
+
+    def __init__(self, color):
+        self.color, self.handed = color, []
+
+    def patch(self, t, canvas):
+        planes = Planes.from_rgb(solid(self.color, canvas.height, canvas.width))
+        self.handed.append(planes)
+        return Patch(planes, changing=True)
+
+
+def test_fresh_full_frame_planes_become_the_frame_and_shared_ones_are_never_drawn_on():
+    canvas, white = Canvas(16, 12), (255, 255, 255)
+    dot = Fill(solid((*white, 255), height=6, width=6), x=4, y=4)
+    fresh = Fresh((255, 0, 0))
+    frame = Short(canvas, layers=[fresh, dot], duration=1.0).planes(0.0)
+    assert frame is fresh.handed[0], "drawn on in place: no 3 MB copy a frame"
+    assert close(frame.to_rgb()[0, 0], (255, 0, 0)) and close(frame.to_rgb()[7, 7], white)
+
+    shared = Planes.from_rgb(solid((0, 0, 255), height=12, width=16))  # a still's cached planes
+    before = shared.buffer.copy()
+    for _ in range(2):
+        frame = Short(canvas, layers=[Fill(shared), dot], duration=1.0).planes(0.0)
+        assert frame is not shared and close(frame.to_rgb()[7, 7], white)
+    assert (shared.buffer == before).all(), "planes the layer keeps are left as they were"
+
+
 def test_canvas_aspect_presets_scale_design_pixels_by_the_short_side():
     landscape, square = Canvas.for_aspect("16:9"), Canvas.for_aspect("1:1")
     assert (landscape.width, landscape.height) == (1920, 1080) and landscape.px(100) == 100

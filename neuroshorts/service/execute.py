@@ -16,6 +16,7 @@ import os
 import signal
 import socket
 import threading
+import time
 from pathlib import Path
 from types import TracebackType
 
@@ -121,20 +122,24 @@ def run_job(job_id: str, settings: Settings) -> str:
             # A job that ended while its worker crashed mid-delivery still gets its call.
             webhooks.deliver(store, settings, job_id)
         return claim.reason
-    job = claim.job
+    job, claimed = claim.job, time.perf_counter()
     with logs.job_scope(job.id, log_file=log_file(settings, job)):
         stop_previous_kernel(claim.previous_host, claim.previous_kernel)
         if is_local(job.output):
             discard_outputs(job.output)
-        final = _render(store, job, background=settings.render_priority == "idle")
+        final = _render(store, job, background=settings.render_priority == "idle", since=claimed)
     if final is not None:
         webhooks.deliver(store, settings, job.id)
         return final.state
     return "superseded"
 
 
-def _render(store: JobStore, job: Job, *, background: bool) -> Job | None:
-    """Run the template and close the job; None if another attempt now owns it."""
+def _render(store: JobStore, job: Job, *, background: bool, since: float) -> Job | None:
+    """Run the template and close the job; None if another attempt now owns it.
+
+    The next job's kernel starts while this one renders; `since` is the claim, from
+    which the manifest's `first_cell` stage counts.
+    """
     log.info("attempt %d: rendering %s → %s", job.attempt, job.template, job.output)
     heartbeat = Heartbeat(store, job)
     try:
@@ -147,6 +152,8 @@ def _render(store: JobStore, job: Job, *, background: bool) -> Job | None:
                 on_progress=heartbeat.progress,
                 cancel=heartbeat.stop,
                 background=background,
+                next_kernel=True,
+                since=since,
             )
     except RunCancelled:
         return _close_stopped(store, job, heartbeat)

@@ -49,6 +49,8 @@ def test_a_render_reports_progress_and_succeeds_with_a_playable_mp4(stack, recei
     fractions = [fraction for _, fraction in running]
     assert fractions == sorted(fractions), "progress never goes back"
     assert (done["progress"], done["attempt"]) == (1.0, 1)
+    kernel_stages = {"kernel.start", "kernel.wait", "first_cell"}
+    assert kernel_stages <= set(done["manifest"]["stages"]), "the kernel's start is timed"
 
     video = Path(done["manifest"]["video"])
     assert video == Path(done["output"]) == stack.settings.output_dir / f"{job['id']}.mp4"

@@ -71,11 +71,12 @@ def test_a_worker_killed_mid_render_is_replaced_and_the_job_ends_with_one_output
 
 
 def test_a_render_past_its_soft_time_limit_is_stopped_and_the_worker_goes_on(tmp_path):
-    # The limit leaves a short draft room on a loaded machine; the slow job, a final
-    # 50 s short, takes longer than that on the fastest machine we have measured.
+    # The limit is the quick job's too: 20 s leaves it room on a loaded machine (where
+    # the next job's kernel starts beside it), and ~75 s of final-quality video takes
+    # well over 20 s to encode anywhere.
     with running_stack(tmp_path, "embedded", workers=1, soft_time_limit=20) as stack:
         slow = stack.submit(
-            LONG_PARAMETERS | {"script": f"{LONG_SCRIPT} {LONG_SCRIPT}", "quality": "final"}
+            LONG_PARAMETERS | {"script": " ".join([LONG_SCRIPT] * 3), "quality": "final"}
         )
         done = stack.wait_state(slow["id"], FINAL)
         assert done["state"] == "failed" and "soft time limit" in done["error"]

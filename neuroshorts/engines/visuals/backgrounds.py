@@ -205,7 +205,7 @@ class AnimatedGradient(Layer):
             weight = 0.5 - 0.5 * np.cos(rows / 2 + 0.6 * np.sin(phase + rows / 2))
             column = np.rint(first + (second - first) * weight).astype(np.uint8)
             plane[...] = column[:, None]
-        return Patch(frame)
+        return Patch(frame, changing=True)
 
 
 class ImageBackground(_Still):
@@ -300,7 +300,7 @@ class KenBurns(Layer):
         frame = Planes.blank(canvas.width, canvas.height, fill=None)
         box = (cx - width / 2, cy - height / 2, width / canvas.width, height / canvas.height)
         self._resample(base, frame, *box)
-        return Patch(frame)
+        return Patch(frame, changing=True)
 
 
 class VideoBackground(Layer):
@@ -371,7 +371,7 @@ class VideoBackground(Layer):
         if self._reader is None:
             self._reader = _FrameReader(self.video)
         frame = self._reader.frame_at(self.source_time(t))
-        return Patch(self._place(frame, canvas))
+        return Patch(self._place(frame, canvas), changing=True)
 
     def _place(self, frame: av.VideoFrame, canvas: Canvas) -> Planes:
         """The frame fitted to the canvas, resampling only the pixels that are shown."""

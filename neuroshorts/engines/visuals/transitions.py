@@ -59,7 +59,8 @@ class Segments(Layer):
         if outgoing is None:
             return incoming
         progress = ease_in_out(into / self.duration)
-        return Patch(self._mix(_planes(outgoing), _planes(incoming), progress, canvas))
+        frame = self._mix(_planes(outgoing), _planes(incoming), progress, canvas)
+        return Patch(frame, changing=True)
 
     def _mix(self, outgoing: Planes, incoming: Planes, progress: float, canvas: Canvas) -> Planes:
         frame = Planes.blank(canvas.width, canvas.height, fill=None)
