@@ -298,7 +298,10 @@ def drain(running: Service, ids: list[str], deadline: float) -> tuple[float, lis
         problems.append(f"{len(ids) - len(set(ids))} ids given twice")
     for job in jobs.values():
         if job["state"] != "succeeded" or job["attempt"] != 1:
-            problems.append(f"job {job['id']}: {job['state']} after {job['attempt']} attempts")
+            problems.append(
+                f"job {job['id']}: {job['state']} after {job['attempt']} attempts"
+                + (f": {job['error']}" if job.get("error") else "")
+            )
     videos = {path.name for path in running.output_dir.glob("*.mp4")}
     expected = {f"{job_id}.mp4" for job_id in jobs}
     if videos != expected:
