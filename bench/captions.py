@@ -19,7 +19,7 @@ import argparse
 import statistics
 import time
 
-from neuroshorts.engines import subtitle, visuals
+from neuroshorts import captions, visuals
 from neuroshorts.scene import Canvas, Short, Span, Word, blend
 
 SCRIPT = (
@@ -40,24 +40,24 @@ def timed_words(seconds: float) -> list[Word]:
     return words
 
 
-def build_short(style: str, seconds: float) -> tuple[Short, subtitle.CaptionLayer]:
-    look = subtitle.CaptionLook(emphasis=subtitle.parse_emphasis("hearts:#ff3b30, blood:🩸"))
-    captions = subtitle.CaptionLayer(subtitle.paginate(timed_words(seconds)), style, look)
+def build_short(style: str, seconds: float) -> tuple[Short, captions.CaptionLayer]:
+    look = captions.CaptionLook(emphasis=captions.parse_emphasis("hearts:#ff3b30, blood:🩸"))
+    layer = captions.CaptionLayer(captions.paginate(timed_words(seconds)), style, look)
     layers = [
         visuals.background("builtin:aurora", Span(0, seconds)),
         visuals.TitleCard("Eight arms, three hearts", Span(0, 3.0)),
-        captions,
+        layer,
     ]
-    return Short(Canvas(), None, layers, duration=seconds), captions
+    return Short(Canvas(), None, layers, duration=seconds), layer
 
 
-def caption_seconds(short: Short, captions: subtitle.CaptionLayer) -> list[float]:
+def caption_seconds(short: Short, layer: captions.CaptionLayer) -> list[float]:
     """Per frame: the caption layer's patch lookup (or first rasterisation) and blend."""
     frame = short.planes(0.0)
     costs = []
     for t in short.times():
         started = time.perf_counter()
-        patch = captions.patch(t, short.canvas)
+        patch = layer.patch(t, short.canvas)
         if patch is not None:
             blend(frame, patch)
         costs.append(time.perf_counter() - started)
@@ -95,7 +95,7 @@ def main() -> None:
         f"= {compose / budget:5.1%} of budget"
     )
     print("style      caption ms/frame  median ms  p95 ms  share of budget  share of compose")
-    for style in subtitle.STYLES:
+    for style in captions.STYLES:
         samples = sorted(
             (caption_seconds(*build_short(style, args.seconds)) for _ in runs),
             key=statistics.mean,

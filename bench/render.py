@@ -1,6 +1,6 @@
 """Benchmark: our render of a 30 s final-quality short against the encode floor and MoviePy.
 
-ours     `neuroshorts.render.render` of a 30 s 1080x1920 short built like the explainer
+ours     `neuroshorts.output.encode.render` of a 30 s 1080x1920 short built like the explainer
          template (Ken Burns over the bundled image, title card, word captions, Piper
          narration; narration is synthesised before timing starts).
 floor    ffmpeg decoding that very MP4 and re-encoding its frames and audio with the same
@@ -42,8 +42,8 @@ from pathlib import Path
 
 import imageio_ffmpeg
 
-from neuroshorts.engines import audio, subtitle, visuals
-from neuroshorts.render import ffmpeg_command, get_quality, opencv_on_one_thread, render
+from neuroshorts import audio, captions, visuals
+from neuroshorts.output.encode import ffmpeg_command, get_quality, opencv_on_one_thread, render
 from neuroshorts.scene import Canvas, Short, Span
 
 SCRIPT = (
@@ -62,13 +62,13 @@ def script_for(seconds: float) -> str:
     return " ".join([SCRIPT] * max(1, math.ceil(seconds / 30)))
 
 
-def build_short(workdir: Path, seconds: float) -> tuple[Short, list[subtitle.Page]]:
+def build_short(workdir: Path, seconds: float) -> tuple[Short, list[captions.Page]]:
     narration = audio.narrate(script_for(seconds), workdir / "narration.wav")
-    pages = subtitle.paginate(narration.words)
+    pages = captions.paginate(narration.words)
     layers = [
         visuals.background("builtin:aurora", Span(0, seconds), zoom=ZOOM[1]),
         visuals.TitleCard(TITLE, Span(0, 3.0)),
-        subtitle.CaptionLayer(pages),
+        captions.CaptionLayer(pages),
     ]
     return Short(Canvas(), narration.track(), layers, duration=seconds), pages
 
@@ -133,7 +133,7 @@ def encoder_alone(sized: Short, raw: Path, out: Path, quality: str) -> float:
         return _timed(lambda: subprocess.run(command, stdin=frames, check=True))
 
 
-def moviepy_render(short: Short, pages: list[subtitle.Page], out: Path, quality: str) -> float:
+def moviepy_render(short: Short, pages: list[captions.Page], out: Path, quality: str) -> float:
     """The same composition through MoviePy, timed from clip building to the written file."""
     from moviepy import AudioFileClip, CompositeVideoClip, ImageClip, vfx
 

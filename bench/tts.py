@@ -15,10 +15,10 @@ import os
 import statistics
 import time
 
-from neuroshorts.engines.audio.espeak import EspeakNarrator
-from neuroshorts.engines.audio.piper_voice import BUNDLED, PiperNarrator
-from neuroshorts.engines.audio.speech import Voice
-from neuroshorts.engines.audio.textnorm import spoken_forms
+from neuroshorts.audio.espeak import EspeakNarrator
+from neuroshorts.audio.piper_voice import BUNDLED, PiperNarrator
+from neuroshorts.audio.speech import Voice
+from neuroshorts.audio.textnorm import spoken_forms
 
 SCRIPT = (
     "Octopuses have three hearts. Two pump blood through the gills, and one sends it to "

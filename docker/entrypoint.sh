@@ -33,8 +33,8 @@ except Exception as error:
 # by node name, so with --scale worker=N each container checks its own worker.
 probe_worker='
 import socket, sys
-from neuroshorts.service.config import Settings
-from neuroshorts.service.queue import make_celery
+from neuroshorts.apps.service.config import Settings
+from neuroshorts.apps.service.queue import make_celery
 settings = Settings()
 node = settings.worker_name or f"celery@{socket.gethostname()}"
 if not make_celery(settings).control.ping(destination=[node], timeout=5):

@@ -16,11 +16,11 @@ import sys
 sys.modules.setdefault("rfc3987_syntax", None)
 
 if sys.argv[1:2] == ["render"] and not {"-h", "--help"} & set(sys.argv):
-    from neuroshorts import prestart
+    from neuroshorts.templates import prestart
 
     prestart.prepare()
 
-from neuroshorts.cli import main  # noqa: E402  (after the line above, on purpose)
+from neuroshorts.apps.cli import main  # noqa: E402  (after the line above, on purpose)
 
 
 def run() -> None:

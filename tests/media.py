@@ -111,7 +111,7 @@ def disc_size(rgb: np.ndarray) -> tuple[int, int]:
 
 def tone_short(directory: Path, background: str):
     """Two seconds of tone under `background`, a title for a second, one caption word a page."""
-    from neuroshorts.engines import subtitle, visuals
+    from neuroshorts import captions, visuals
     from neuroshorts.scene import AudioTrack, Canvas, Short, Span, Word
 
     wav = write_tone(directory / "tone.wav", 2.0)
@@ -121,7 +121,7 @@ def tone_short(directory: Path, background: str):
     layers = [
         visuals.background(background, Span(0, 2.5)),
         visuals.TitleCard("Título", Span(0, 1.0)),
-        subtitle.CaptionLayer(subtitle.paginate(words, max_words=1)),
+        captions.CaptionLayer(captions.paginate(words, max_words=1)),
     ]
     return Short(Canvas(), AudioTrack(str(wav), 2.0, words), layers, tail=0.5)
 

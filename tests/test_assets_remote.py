@@ -21,12 +21,11 @@ from loopback import LoopbackServer, Reply, use_s3
 from media import write_circle_video, write_tone
 from PIL import Image
 
-from neuroshorts import templates
-from neuroshorts.assets import AssetError, AssetNotFoundError, resolve
-from neuroshorts.cache import Cache
-from neuroshorts.engines import visuals
+from neuroshorts import templates, visuals
+from neuroshorts.media.assets import AssetError, AssetNotFoundError, resolve
+from neuroshorts.media.cache import Cache
+from neuroshorts.media.policy import Policy, Refused
 from neuroshorts.scene import Canvas, Span
-from neuroshorts.sources.policy import Policy, Refused
 
 RED = (200, 30, 30)
 
@@ -202,7 +201,7 @@ def test_a_missing_file_is_not_found(server, loopback_allowed):
 
 CHILD = """
 import sys
-from neuroshorts.assets import resolve
+from neuroshorts.media.assets import resolve
 print("ready", flush=True)
 sys.stdin.readline()
 print(resolve(sys.argv[1], field="background"), flush=True)
@@ -239,7 +238,7 @@ def test_two_processes_asking_at_once_make_one_download(server, home, loopback_a
 
 def resolve_in_child(url: str) -> Path:
     """Resolve `url` in a process of its own, which holds the entry only while it lives."""
-    code = "import sys; from neuroshorts.assets import resolve; print(resolve(sys.argv[1]))"
+    code = "import sys; from neuroshorts.media.assets import resolve; print(resolve(sys.argv[1]))"
     done = subprocess.run(
         [sys.executable, "-c", code, url], capture_output=True, text=True, timeout=120, check=True
     )

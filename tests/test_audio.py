@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from neuroshorts.engines.audio import (
+from neuroshorts.audio import (
     DEFAULT_VOICE,
     MIN_WORD_SECONDS,
     Narration,

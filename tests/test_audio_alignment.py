@@ -17,10 +17,10 @@ import numpy as np
 import pytest
 from audio_timing import onset_errors_ms, phrases
 
-from neuroshorts.engines.audio import Narration, narrate
-from neuroshorts.engines.audio.decode import read_wav, write_wav
-from neuroshorts.engines.audio.textnorm import spoken_forms
-from neuroshorts.engines.audio.voices import resolve_voice
+from neuroshorts.audio import Narration, narrate
+from neuroshorts.audio.decode import read_wav, write_wav
+from neuroshorts.audio.textnorm import spoken_forms
+from neuroshorts.audio.voices import resolve_voice
 
 ENGLISH = (
     "Octopuses have three hearts. Two pump blood through the gills, and one sends it to "

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from neuroshorts.engines.audio import narrate
-from neuroshorts.paths import data_dir
-from neuroshorts.timing import Stages
+from neuroshorts.audio import narrate
+from neuroshorts.output.timing import Stages
+from neuroshorts.settings import data_dir
 
 SCRIPT = "A cached narration costs a file copy. Nothing is synthesized twice."
 

@@ -15,16 +15,16 @@ import pyloudnorm
 import pytest
 from scipy.signal import butter, lfilter, resample_poly, sosfiltfilt
 
-from neuroshorts.engines.audio import loudness, truepeak
-from neuroshorts.engines.audio.loudness import integrated_loudness, k_weighted
-from neuroshorts.engines.audio.mastering import (
+from neuroshorts.audio import loudness, truepeak
+from neuroshorts.audio.loudness import integrated_loudness, k_weighted
+from neuroshorts.audio.mastering import (
     _limit,
     _moving_average,
     _running_minimum,
     master,
 )
-from neuroshorts.engines.audio.mixing import _resample
-from neuroshorts.engines.audio.music import BEDS, generate_pad
+from neuroshorts.audio.mixing import _resample
+from neuroshorts.audio.music import BEDS, generate_pad
 
 
 def speech_like(rate: int, seconds: float = 12.0) -> np.ndarray:
@@ -239,7 +239,7 @@ def test_a_narration_cut_mid_sound_does_not_wrap_around() -> None:
 
 def test_importing_the_audio_engine_loads_neither_scipy_nor_pyloudnorm() -> None:
     code = (
-        "import sys, neuroshorts.engines.audio\n"
+        "import sys, neuroshorts.audio\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('scipy', 'pyloudnorm')))"
     )
     result = subprocess.run(

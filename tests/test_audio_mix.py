@@ -17,13 +17,13 @@ import numpy as np
 import pytest
 from media import write_circle_video, write_tone
 
-from neuroshorts.engines.audio import Effect, Narration, measure, mix, narrate
-from neuroshorts.engines.audio.decode import read_wav, write_wav
-from neuroshorts.engines.audio.mixing import stems
-from neuroshorts.engines.audio.music import build_bed, ducking_gain, load_track
-from neuroshorts.engines.visuals import VideoBackground
-from neuroshorts.render import render
+from neuroshorts.audio import Effect, Narration, measure, mix, narrate
+from neuroshorts.audio.decode import read_wav, write_wav
+from neuroshorts.audio.mixing import stems
+from neuroshorts.audio.music import build_bed, ducking_gain, load_track
+from neuroshorts.output.encode import render
 from neuroshorts.scene import Canvas, Short, Span
+from neuroshorts.visuals import VideoBackground
 
 SCRIPT = "Octopuses have three hearts. Two pump blood through the gills."
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from neuroshorts.engines.audio.textnorm import guess_language, spoken_forms
-from neuroshorts.engines.audio.words import sentences
+from neuroshorts.audio.textnorm import guess_language, spoken_forms
+from neuroshorts.audio.words import sentences
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ import pytest
 from media import probe
 from terminal import run_in_terminal
 
-from neuroshorts import batch
+from neuroshorts.apps import batch
 
 NEUROSHORTS = str(Path(sys.executable).parent / "neuroshorts")
 

@@ -91,7 +91,7 @@ def test_renders_keep_the_cache_under_budget_and_info_matches_du(server, env, tm
 
 HOLDER = """
 import sys
-from neuroshorts.assets import resolve
+from neuroshorts.media.assets import resolve
 for url in sys.argv[1:]:
     print(resolve(url), flush=True)
 sys.stdin.readline()
@@ -100,7 +100,8 @@ sys.stdin.readline()
 
 def test_two_processes_pruning_at_once_lose_nothing_in_use(server, env):
     urls = [server.url(f"/photos/{n}.jpg") for n in range(5)]
-    fetch = "import sys; from neuroshorts.assets import resolve; [resolve(u) for u in sys.argv[1:]]"
+    fetch = "import sys; from neuroshorts.media.assets import resolve\n"
+    fetch += "[resolve(u) for u in sys.argv[1:]]"
     subprocess.run([sys.executable, "-c", fetch, *urls[2:]], env=env, check=True, timeout=120)
     holder = subprocess.Popen(
         [sys.executable, "-c", HOLDER, *urls[:2]],

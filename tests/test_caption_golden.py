@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from neuroshorts.engines.subtitle import CaptionLayer, CaptionLook, paginate, parse_emphasis
+from neuroshorts.captions import CaptionLayer, CaptionLook, paginate, parse_emphasis
 from neuroshorts.scene import Canvas, Word
-from neuroshorts.typography import rgba
+from neuroshorts.scene.typography import rgba
 
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("NEUROSHORTS_UPDATE_GOLDEN") == "1"

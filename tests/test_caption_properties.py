@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.configuration import set_hypothesis_home_dir
 
-from neuroshorts.engines.subtitle import STYLES, CaptionLayer, CaptionLook, paginate, safe_area_for
+from neuroshorts.captions import STYLES, CaptionLayer, CaptionLook, paginate, safe_area_for
 from neuroshorts.scene import Canvas, Word
 
 # Hypothesis caches what it learns under its home directory: keep it out of the repo.

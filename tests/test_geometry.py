@@ -10,7 +10,7 @@ import pytest
 from media import circle_picture, disc_size, write_circle_video
 from PIL import Image
 
-from neuroshorts.engines import visuals
+from neuroshorts import visuals
 from neuroshorts.scene import Canvas, Short, Span
 
 #: The three aspects at a fifth of final size: 216x384, 216x216, 384x216.
@@ -104,8 +104,8 @@ def test_cover_crop_survives_sizes_whose_rounding_falls_outside_the_image():
     """414x736 from the bundled 1440x2560 image put the crop box a hair below zero."""
     from PIL import Image
 
-    from neuroshorts.assets import resolve
-    from neuroshorts.engines.visuals.backgrounds import still_picture
+    from neuroshorts.media.assets import resolve
+    from neuroshorts.visuals.backgrounds import still_picture
 
     with Image.open(resolve("builtin:aurora")) as image:
         assert still_picture(image, (414, 736), "cover", "blur").size == (414, 736)

@@ -3,11 +3,11 @@
 import numpy as np
 import pytest
 
-from neuroshorts.engines import visuals
-from neuroshorts.engines.subtitle import safe_area_for
-from neuroshorts.engines.visuals.graphics import balanced, line_image, text_line
+from neuroshorts import visuals
+from neuroshorts.captions import safe_area_for
 from neuroshorts.scene import Canvas, Short, Span
-from neuroshorts.typography import TextStyle
+from neuroshorts.scene.typography import TextStyle
+from neuroshorts.visuals.graphics import balanced, line_image, text_line
 
 FINAL, DRAFT = Canvas(), Canvas(540, 960)
 

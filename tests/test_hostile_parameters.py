@@ -11,8 +11,7 @@ import json
 import nbformat
 import pytest
 
-from neuroshorts import templates
-from neuroshorts.engines import visuals
+from neuroshorts import templates, visuals
 
 HOSTILE = [
     "Say \"hi\" and 'bye'.",

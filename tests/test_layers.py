@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from neuroshorts.engines import visuals
+from neuroshorts import visuals
 from neuroshorts.scene import Canvas, Short, Span, Word
 
 SMALL = Canvas(64, 112)
@@ -66,7 +66,7 @@ def test_sentences_start_with_their_first_word_and_cover_the_short():
 
 
 def test_scenes_change_on_sentence_starts():
-    scenes = [visuals.Scene(RED, "first"), visuals.Scene(BLUE)]
+    scenes = [visuals.Shot(RED, "first"), visuals.Shot(BLUE)]
     layers = visuals.sequence(scenes, WORDS, 4.5, visuals.background, transition="cut")
     segments, card = layers
     assert [s.span.start for s in segments.segments] == [0.0, 2.5]  # nearest to 2.25
@@ -76,7 +76,7 @@ def test_scenes_change_on_sentence_starts():
 
 
 def test_more_scenes_than_sentences_split_the_time_evenly():
-    scenes = [visuals.Scene(RED)] * 6
+    scenes = [visuals.Shot(RED)] * 6
     segments = visuals.sequence(scenes, WORDS, 4.5, visuals.background)[0]
     assert [round(s.span.start, 2) for s in segments.segments] == [0, 0.75, 1.5, 2.25, 3, 3.75]
 

@@ -7,7 +7,8 @@ import threading
 
 import pytest
 
-from neuroshorts import logs, templates
+from neuroshorts import templates
+from neuroshorts.apps import logs
 
 #: A text record starts with its timestamp; lines that don't (tracebacks) continue it.
 RECORD_START = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} ")
@@ -95,7 +96,7 @@ def test_json_format_writes_one_object_per_line_on_console_and_file(
 ):
     monkeypatch.setenv("NEUROSHORTS_LOG_FORMAT", "json")
     path = logs.configure(log_file=tmp_path / "n.log")
-    log = logging.getLogger("neuroshorts.service.worker")
+    log = logging.getLogger("neuroshorts.apps.service.worker")
     log.info("idle")
     with logs.job_scope("job-7f3a"):
         log.warning("rendering «%s»", "¿Qué?")
@@ -109,7 +110,7 @@ def test_json_format_writes_one_object_per_line_on_console_and_file(
         assert [e["message"] for e in entries] == ["idle", "rendering «¿Qué?»", "render failed"]
         assert [e["job_id"] for e in entries] == [None, "job-7f3a", "job-7f3a"]
         assert [e["level"] for e in entries] == ["INFO", "WARNING", "ERROR"]
-        assert {e["logger"] for e in entries} == {"neuroshorts.service.worker"}
+        assert {e["logger"] for e in entries} == {"neuroshorts.apps.service.worker"}
         assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT[\d:.]+\+00:00", e["time"]) for e in entries)
         assert "RuntimeError: kernel died" in entries[2]["exception"]
 
@@ -124,7 +125,7 @@ def failed_job(tmp_path_factory):
     shared = folder / "logs" / "neuroshorts.log"
     per_job = folder / "out" / "short.log"
     logs.configure(logging.INFO, shared, loggers=("neuroshorts", "papermill"))
-    log = logging.getLogger("neuroshorts.service.worker")
+    log = logging.getLogger("neuroshorts.apps.service.worker")
     log.info("worker ready")
     with logs.job_scope("job-42", per_job):
         bystander = threading.Thread(

@@ -13,9 +13,9 @@ import pytest
 import uvicorn
 
 from neuroshorts import templates
-from neuroshorts.service import schemas
-from neuroshorts.service.api import create_app
-from neuroshorts.service.config import Settings
+from neuroshorts.apps.service import schemas
+from neuroshorts.apps.service.api import create_app
+from neuroshorts.apps.service.config import Settings
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "n8n"
 WORKFLOWS = sorted(EXAMPLE.glob("*.json"))

@@ -19,9 +19,10 @@ import nbformat
 import pytest
 from media import probe
 
-from neuroshorts import prestart, templates
-from neuroshorts.kernel import Progress, RunCancelled
-from neuroshorts.processes import group_alive, pid_alive
+from neuroshorts import templates
+from neuroshorts.templates import prestart
+from neuroshorts.templates.kernel import Progress, RunCancelled
+from neuroshorts.templates.processes import group_alive, pid_alive
 
 PARAMETERS = """\
 color: str = "#1b1464"  # the colour of the whole frame
@@ -56,8 +57,8 @@ def template(tmp_path_factory) -> Path:
             "# Witness\n\nShows its kernel and what an earlier run left."
         ),
         nbformat.v4.new_code_cell(
-            "import os\n\nfrom neuroshorts.engines import visuals\n"
-            "from neuroshorts.render import render\n"
+            "import os\n\nfrom neuroshorts import visuals\n"
+            "from neuroshorts.output.encode import render\n"
             "from neuroshorts.scene import Canvas, Short, Span"
         ),
         parameters,

@@ -15,9 +15,8 @@ from pathlib import Path
 import pytest
 from process_groups import group_members
 
-from neuroshorts import priority
-from neuroshorts.kernel import Progress
-from neuroshorts.templates import run
+from neuroshorts.templates import priority, run
+from neuroshorts.templates.kernel import Progress
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
 

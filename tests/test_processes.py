@@ -1,4 +1,4 @@
-"""Telling live processes from dead ones, zombies included (see neuroshorts/processes.py)."""
+"""Telling live processes from dead ones, zombies included (`templates/processes.py`)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from neuroshorts.processes import group_alive, pid_alive
+from neuroshorts.templates.processes import group_alive, pid_alive
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="zombies are told by /proc")
 

@@ -7,8 +7,8 @@ import pytest
 from media import decoded_audio, decoded_frames, probe, tone_short
 from PIL import Image
 
-from neuroshorts.engines import subtitle, visuals
-from neuroshorts.render import (
+from neuroshorts import captions, visuals
+from neuroshorts.output.encode import (
     QUALITIES,
     RenderError,
     encode,
@@ -87,7 +87,7 @@ def test_other_aspects_render_at_their_own_size(aspect, size, tmp_path):
 
 def test_file_is_faststart_and_extras_sit_beside_it(short, tmp_path):
     words = short.audio.words
-    pages = subtitle.paginate(words)
+    pages = captions.paginate(words)
     manifest = render(short, tmp_path / "clip.mp4", quality="draft", captions=pages, progress=False)
     head = (tmp_path / "clip.mp4").read_bytes()[:200_000]
     assert head.find(b"moov") < head.find(b"mdat"), "moov atom must precede the media data"

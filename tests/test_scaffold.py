@@ -8,7 +8,9 @@ import pytest
 from jupyter_client.manager import KernelManager
 from media import probe
 
-from neuroshorts import cli, scaffold, studio, templates
+from neuroshorts import studio, templates
+from neuroshorts.apps import cli
+from neuroshorts.templates import scaffold
 
 
 def test_new_template_has_the_contract_parameters_and_no_outputs(tmp_path):

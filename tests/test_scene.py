@@ -5,8 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from neuroshorts.planes import Planes
 from neuroshorts.scene import AudioTrack, Canvas, Layer, Patch, Short, Span, blend
+from neuroshorts.scene.planes import Planes
 
 TINY = Canvas(8, 6, fps=10)
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from neuroshorts.engines import visuals
+from neuroshorts import visuals
 from neuroshorts.scene import Canvas, Short, Span
 
 BLACK = "solid:#000000"

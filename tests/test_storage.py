@@ -25,9 +25,10 @@ from loopback import use_s3
 from media import probe, write_tone
 from PIL import Image
 
-from neuroshorts import storage, templates
-from neuroshorts.assets import AssetError, resolve
-from neuroshorts.paths import data_dir
+from neuroshorts import templates
+from neuroshorts.media import storage
+from neuroshorts.media.assets import AssetError, resolve
+from neuroshorts.settings import data_dir
 
 NEUROSHORTS = str(Path(sys.executable).parent / "neuroshorts")
 SIDECARS = (".srt", ".vtt", ".ass", ".jpg", ".ipynb")
@@ -243,8 +244,8 @@ WITHOUT_GCSFS = """
 import sys
 sys.modules["gcsfs"] = None  # as if the [gcs] extra were not installed
 from pathlib import Path
-from neuroshorts import storage
-from neuroshorts.assets import AssetError, resolve
+from neuroshorts.media import storage
+from neuroshorts.media.assets import AssetError, resolve
 try:
     resolve("gs://bucket/photo.jpg", field="background")
 except AssetError as error:

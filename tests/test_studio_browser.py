@@ -31,7 +31,7 @@ from studio_page import (
     studio_lab,
 )
 
-from neuroshorts.engines import subtitle
+from neuroshorts import captions
 
 pytestmark = IN_A_PAGE
 
@@ -104,7 +104,7 @@ def test_the_timeline_shows_every_layer_caption_page_and_the_waveform(page, fram
     assert kinds == [type(layer).__name__ for layer in frames.short.layers]
 
     pages = frames.namespace["pages"]
-    cues = [" ".join(cue.content.split()) for cue in srt.parse(subtitle.to_srt(pages))]
+    cues = [" ".join(cue.content.split()) for cue in srt.parse(captions.to_srt(pages))]
     chips = [" ".join(t.split()) for t in page.locator(".ns-chip").all_text_contents()]
     assert chips == cues
 

@@ -16,8 +16,9 @@ import pytest
 from media import decoded_frames, decoded_jpeg, probe
 from PIL import Image
 
-from neuroshorts import presets, studio, templates
+from neuroshorts import studio, templates
 from neuroshorts.studio import form
+from neuroshorts.templates import presets
 
 pytestmark = pytest.mark.usefixtures("no_players_left")
 

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from media import tone_short
 
-from neuroshorts.assets import resolve
-from neuroshorts.engines import subtitle, visuals
-from neuroshorts.engines.audio.decode import write_wav
+from neuroshorts import captions, visuals
+from neuroshorts.audio.decode import write_wav
+from neuroshorts.media.assets import resolve
 from neuroshorts.scene import AudioTrack, Canvas, Short, Span, Word
 from neuroshorts.studio.timeline import timeline, waveform
 
@@ -23,13 +23,13 @@ def words(*texts, step=0.5):
 
 
 def hand_built(**options):
-    pages = subtitle.paginate(words("Octopuses", "have", "three", "hearts."), max_words=2)
+    pages = captions.paginate(words("Octopuses", "have", "three", "hearts."), max_words=2)
     layers = [
         visuals.background("solid:#ff0000", Span(0, 2)),
         visuals.TitleCard("Hello", Span(0.5, 1.5)),
         visuals.ProgressBar(Span(0.0)),  # runs "for ever": ends with the short
         visuals.TitleCard("Too late", Span(5, 6)),
-        subtitle.CaptionLayer(pages),
+        captions.CaptionLayer(pages),
     ]
     return Short(SMALL, layers=layers, duration=2.5, **options)
 
@@ -68,26 +68,26 @@ def test_duration_is_the_encoded_length_in_whole_frames():
 
 
 def test_caption_pages_and_word_times_are_the_layers_pages_in_time_order():
-    early = subtitle.CaptionLayer(subtitle.paginate(words("one", "two", "three"), max_words=2))
+    early = captions.CaptionLayer(captions.paginate(words("one", "two", "three"), max_words=2))
     late_words = [Word("later", 1.6, 1.9)]
-    late = subtitle.CaptionLayer(subtitle.paginate(late_words))
+    late = captions.CaptionLayer(captions.paginate(late_words))
     short = Short(SMALL, layers=[late, early], duration=2.5)
-    captions = timeline(short)["captions"]
+    chips = timeline(short)["captions"]
     expected = sorted([*early.pages, *late.pages], key=lambda page: page.start)
-    assert [c["text"] for c in captions] == ["one two", "three", "later"]
-    assert [(c["start"], c["end"]) for c in captions] == [
+    assert [c["text"] for c in chips] == ["one two", "three", "later"]
+    assert [(c["start"], c["end"]) for c in chips] == [
         (round(p.start, 4), round(p.end, 4)) for p in expected
     ]
-    for caption, page in zip(captions, expected, strict=True):
+    for caption, page in zip(chips, expected, strict=True):
         assert caption["words"] == [
             {"text": w.text, "start": round(w.start, 4), "end": round(w.end, 4)} for w in page.words
         ]
 
 
 def test_word_style_captions_list_the_styles_one_word_pages():
-    layer = subtitle.CaptionLayer(subtitle.paginate(words("a", "b", "c")), style="word")
-    captions = timeline(Short(SMALL, layers=[layer], duration=2))["captions"]
-    assert [c["text"] for c in captions] == ["a", "b", "c"] == [p.text for p in layer.pages]
+    layer = captions.CaptionLayer(captions.paginate(words("a", "b", "c")), style="word")
+    chips = timeline(Short(SMALL, layers=[layer], duration=2))["captions"]
+    assert [c["text"] for c in chips] == ["a", "b", "c"] == [p.text for p in layer.pages]
 
 
 def test_scenes_are_the_starts_of_the_later_segments_with_each_segment_as_a_part():
@@ -113,7 +113,7 @@ def test_scenes_are_the_starts_of_the_later_segments_with_each_segment_as_a_part
 
 def test_scenes_of_a_sequence_are_its_sentence_cuts_sorted_and_unique():
     spoken = [Word("One.", 0.0, 0.4), Word("Two.", 1.0, 1.4), Word("Three.", 2.0, 2.4)]
-    scenes = [visuals.Scene("solid:#111111"), visuals.Scene("solid:#222222", "Two")]
+    scenes = [visuals.Shot("solid:#111111"), visuals.Shot("solid:#222222", "Two")]
     layers = visuals.sequence(scenes, spoken, 3.0, visuals.background)
     twice = [*layers, *visuals.sequence(scenes, spoken, 3.0, visuals.background)]
     model = timeline(Short(SMALL, layers=twice, duration=3.0))

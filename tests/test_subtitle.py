@@ -11,8 +11,8 @@ import srt
 import webvtt
 from caption_fonts import build_cjk_font
 
-from neuroshorts.engines import subtitle
-from neuroshorts.engines.subtitle import (
+from neuroshorts import captions
+from neuroshorts.captions import (
     SAFE_9_16,
     CaptionLayer,
     CaptionLook,
@@ -26,9 +26,9 @@ from neuroshorts.engines.subtitle import (
     write_srt,
     write_vtt,
 )
-from neuroshorts.engines.subtitle.layout import balanced_lines
+from neuroshorts.captions.layout import balanced_lines
 from neuroshorts.scene import Canvas, Word
-from neuroshorts.typography import GlyphError, split_runs
+from neuroshorts.scene.typography import GlyphError, split_runs
 
 SMALL = Canvas(270, 480)
 
@@ -147,12 +147,12 @@ def test_caption_ink_stays_inside_the_safe_area(canvas, text):
     [(Canvas(1080, 1920), "9:16"), (Canvas(1080, 1080), "1:1"), (Canvas(1920, 1080), "16:9")],
 )
 def test_auto_safe_area_follows_the_aspect(canvas, name):
-    assert safe_area_for(canvas) is subtitle.SAFE_AREAS[name]
+    assert safe_area_for(canvas) is captions.SAFE_AREAS[name]
 
 
 def test_9_16_safe_area_clears_every_platform():
     for name in ("tiktok", "shorts", "reels"):
-        platform = subtitle.SAFE_AREAS[name]
+        platform = captions.SAFE_AREAS[name]
         for side in ("top", "bottom", "left", "right"):
             assert getattr(SAFE_9_16, side) >= getattr(platform, side)
 
@@ -260,8 +260,8 @@ def test_caption_pages_are_rasterised_once():
 
 def test_karaoke_renders_each_active_word_state_once_and_reuses_it(monkeypatch):
     calls = []
-    real = subtitle.PageRenderer.render
-    monkeypatch.setattr(subtitle.PageRenderer, "render", lambda *a: calls.append(1) or real(*a))
+    real = captions.PageRenderer.render
+    monkeypatch.setattr(captions.PageRenderer, "render", lambda *a: calls.append(1) or real(*a))
     layer = CaptionLayer(paginate(words_at("one two three four five six")), "karaoke")
     frames = [layer.patch(i / 30, SMALL) for i in range(int(2.4 * 30))]
     assert len(calls) == 6  # two pages x three active words
@@ -339,7 +339,7 @@ def test_ass_has_a_caption_style_and_karaoke_timed_dialogue(tmp_path):
 def test_sidecars_are_written_beside_the_video_in_the_layer_look(tmp_path):
     pages = paginate(words_at("one two three"))
     layer = CaptionLayer(pages, "plain", CaptionLook(fill="#00ff00"))
-    paths = subtitle.write_sidecars(pages, tmp_path / "short.mp4", Canvas(540, 960), layer)
+    paths = captions.write_sidecars(pages, tmp_path / "short.mp4", Canvas(540, 960), layer)
     assert {kind: path.name for kind, path in paths.items()} == {
         "srt": "short.srt",
         "vtt": "short.vtt",

@@ -13,8 +13,9 @@ import pytest
 from media import decoded_audio, probe
 from terminal import FRAMES, run_in_terminal
 
-from neuroshorts import presets, templates
-from neuroshorts.service.schemas import RenderRequest
+from neuroshorts import templates
+from neuroshorts.apps.service.schemas import RenderRequest
+from neuroshorts.templates import presets
 
 REPO = Path(__file__).resolve().parent.parent
 NEUROSHORTS = str(Path(sys.executable).parent / "neuroshorts")

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from neuroshorts.engines import visuals
+from neuroshorts import visuals
 from neuroshorts.scene import Canvas, Span
 
 SMALL = Canvas(108, 192)

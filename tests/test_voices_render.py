@@ -11,8 +11,7 @@ import numpy as np
 import pytest
 from media import probe
 
-from neuroshorts import templates
-from neuroshorts.engines import audio
+from neuroshorts import audio, templates
 
 TAG = re.compile(r"<(\d\d:\d\d:\d\d\.\d\d\d)>")
 CUE = re.compile(r"^(\d\d:\d\d:\d\d\.\d\d\d) --> ", re.MULTILINE)

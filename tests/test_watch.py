@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from media import probe
 
-from neuroshorts import watch
+from neuroshorts.apps import watch
 
 NEUROSHORTS = str(Path(sys.executable).parent / "neuroshorts")
 

@@ -31,7 +31,7 @@ import anywidget
 import traitlets
 from PIL import Image
 
-from neuroshorts.engines.subtitle import SAFE_AREAS
+from neuroshorts.captions import SAFE_AREAS
 from neuroshorts.scene import Short
 from neuroshorts.studio.feed import Clock, ClockError, FrameFeed
 from neuroshorts.studio.timeline import timeline

@@ -22,8 +22,8 @@ from typing import Any
 import ipywidgets as widgets
 
 from neuroshorts import templates
-from neuroshorts.kernel import Progress
-from neuroshorts.models import Manifest
+from neuroshorts.output.manifest import Manifest
+from neuroshorts.templates.kernel import Progress
 
 log = logging.getLogger(__name__)
 

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-from neuroshorts.engines.audio.decode import read_wav
-from neuroshorts.engines.subtitle import CaptionLayer
-from neuroshorts.engines.visuals.transitions import Segments
+from neuroshorts.audio.decode import read_wav
+from neuroshorts.captions import CaptionLayer
 from neuroshorts.scene import Short, Span
+from neuroshorts.visuals.transitions import Segments
 
 #: Decimals of every time and peak in the model: a tenth of a millisecond.
 DECIMALS = 4

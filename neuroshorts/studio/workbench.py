@@ -19,11 +19,12 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from neuroshorts import presets, templates
+from neuroshorts import templates
 from neuroshorts.scene import Short
 from neuroshorts.studio.form import Form, build_short
 from neuroshorts.studio.player import Player
 from neuroshorts.studio.renders import Renders
+from neuroshorts.templates import presets
 
 log = logging.getLogger(__name__)
 

@@ -33,8 +33,8 @@ import redis
 from media import probe
 from service_stack import free_port, wait_for
 
-from neuroshorts.service.schemas import FINAL, Job, State
-from neuroshorts.service.store import JobStore
+from neuroshorts.apps.service.schemas import FINAL, Job, State
+from neuroshorts.apps.service.store import JobStore
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 #: Upper bounds that end waits on a loaded machine; they assert nothing.

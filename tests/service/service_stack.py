@@ -29,9 +29,9 @@ import redis
 import uvicorn
 from kombu import Connection
 
-from neuroshorts.service.api import create_app
-from neuroshorts.service.config import Settings
-from neuroshorts.service.store import JobStore
+from neuroshorts.apps.service.api import create_app
+from neuroshorts.apps.service.config import Settings
+from neuroshorts.apps.service.store import JobStore
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672//"

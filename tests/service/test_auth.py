@@ -27,8 +27,8 @@ from loopback import moto_s3
 from receiver import Receiver
 from service_stack import START_DEADLINE, free_port, postgres_database, running_stack, wait_for
 
-from neuroshorts.service.api import create_app
-from neuroshorts.service.webhooks import SIGNATURE_HEADER, verify
+from neuroshorts.apps.service.api import create_app
+from neuroshorts.apps.service.webhooks import SIGNATURE_HEADER, verify
 
 KEY = "k-" + uuid.uuid4().hex
 PUBLIC = {"/healthz", "/readyz", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}

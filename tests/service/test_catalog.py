@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from neuroshorts import templates
-from neuroshorts.service import catalog
+from neuroshorts.apps.service import catalog
 
 BLIP = Path(__file__).parent / "templates" / "blip.ipynb"
 

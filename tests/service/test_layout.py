@@ -5,10 +5,10 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-import neuroshorts.service
+import neuroshorts.apps.service
 
-PACKAGE = Path(neuroshorts.service.__file__).parent
-PREFIX = "neuroshorts.service"
+PACKAGE = Path(neuroshorts.apps.service.__file__).parent
+PREFIX = "neuroshorts.apps.service"
 
 
 def module_name(path: Path) -> str:
@@ -45,4 +45,4 @@ def test_no_module_of_the_service_imports_itself_through_others():
     for name in graph:
         visit(name, [name])
     assert cycles == []
-    assert len(graph) > 15 and graph["neuroshorts.service.tasks"], "the graph was read"
+    assert len(graph) > 15 and graph["neuroshorts.apps.service.tasks"], "the graph was read"

@@ -18,11 +18,11 @@ from loopback import LoopbackServer, Reply
 from process_groups import group_members
 from service_stack import LONG_PARAMETERS, running_stack
 
-from neuroshorts import assets
-from neuroshorts.service import queue
-from neuroshorts.service.limits import estimated_seconds
-from neuroshorts.service.store import NewJob, new_id
-from neuroshorts.sources.policy import HOSTS_ENV
+from neuroshorts.apps.service import queue
+from neuroshorts.apps.service.limits import estimated_seconds
+from neuroshorts.apps.service.store import NewJob, new_id
+from neuroshorts.media import assets
+from neuroshorts.media.policy import HOSTS_ENV
 
 FINAL = {"succeeded", "failed", "cancelled"}
 LIMITS = {

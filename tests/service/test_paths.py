@@ -15,10 +15,11 @@ import httpx
 import pytest
 from service_stack import running_stack
 
-from neuroshorts import assets, templates
-from neuroshorts.service import references
-from neuroshorts.service.config import Settings
-from neuroshorts.sources.policy import HOSTS_ENV, KNOWN_SCHEMES, SCHEMES_ENV
+from neuroshorts import templates
+from neuroshorts.apps.service import references
+from neuroshorts.apps.service.config import Settings
+from neuroshorts.media import assets
+from neuroshorts.media.policy import HOSTS_ENV, KNOWN_SCHEMES, SCHEMES_ENV
 
 PREFIX = "s3://renders-bucket/jobs/"
 SCRIPT = {"script": "Hi.", "quality": "draft"}

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from service_stack import SECRET, running_stack, wait_for
 
-from neuroshorts.service.webhooks import SIGNATURE_HEADER, verify
+from neuroshorts.apps.service.webhooks import SIGNATURE_HEADER, verify
 
 KEY = "test-api-key"
 BODY = {"template": "explainer", "parameters": {"script": "Hola.", "quality": "draft"}}

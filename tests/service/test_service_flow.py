@@ -22,7 +22,7 @@ from service_stack import (
     wait_for,
 )
 
-from neuroshorts.service.webhooks import SIGNATURE_HEADER, verify
+from neuroshorts.apps.service.webhooks import SIGNATURE_HEADER, verify
 
 BROKERS = ["embedded", "redis", "rabbitmq"]
 FINAL = {"succeeded", "failed", "cancelled"}

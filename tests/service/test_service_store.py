@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 import pytest
 from service_stack import postgres_database
 
-from neuroshorts.service.schemas import State
-from neuroshorts.service.store import IdempotencyConflict, JobStore, NewJob
+from neuroshorts.apps.service.schemas import State
+from neuroshorts.apps.service.store import IdempotencyConflict, JobStore, NewJob
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])

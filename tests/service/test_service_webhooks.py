@@ -14,10 +14,10 @@ import pytest
 from receiver import Receiver
 from service_stack import free_port
 
-from neuroshorts.service import webhooks
-from neuroshorts.service.config import Settings
-from neuroshorts.service.schemas import State
-from neuroshorts.service.store import JobStore, NewJob
+from neuroshorts.apps.service import webhooks
+from neuroshorts.apps.service.config import Settings
+from neuroshorts.apps.service.schemas import State
+from neuroshorts.apps.service.store import JobStore, NewJob
 
 SECRET = "s3cret"
 

@@ -1,0 +1,146 @@
+"""The render service's settings, read from `NEUROSHORTS_*` environment variables.
+
+Every default points into one data directory, so `neuroshorts serve` on a laptop needs no
+server at all: a file-system broker and a SQLite job store. A distributed setup changes
+three variables (broker, database, output directory on shared storage) and nothing else.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from neuroshorts.media.policy import parse_hosts
+from neuroshorts.settings import data_dir
+
+
+class Settings(BaseSettings):
+    """One place for what the API, the workers and the CLI must agree on."""
+
+    model_config = SettingsConfigDict(env_prefix="NEUROSHORTS_", extra="ignore")
+
+    data_dir: Path = Field(default_factory=data_dir, description="root of every default path")
+    broker_url: str = Field("", description="Celery broker; empty: filesystem:// in data_dir")
+    broker_options: dict[str, Any] = Field(
+        default_factory=dict, description="extra kombu transport options (JSON)"
+    )
+    database_url: str = Field("", description="SQLAlchemy URL; empty: SQLite in data_dir")
+    queue: str = Field("neuroshorts", description="the queue render jobs go through")
+    output_dir: Path | None = Field(None, description="where videos go; empty: data_dir/renders")
+
+    api_key: str = Field("", description="required in X-API-Key when set")
+    webhook_secret: str = Field("", description="HMAC-SHA256 key of webhook signatures")
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    worker_name: str = Field("", description="Celery node name; empty: celery@<host>")
+    concurrency: int = Field(1, ge=1, description="renders at once per worker")
+    render_priority: Literal["idle", "normal"] = Field(
+        "idle",
+        description="idle: renders take only CPU nothing else wants, so an API beside "
+        "them answers at once (see priority.py); normal: they share it",
+    )
+    soft_time_limit: float = Field(600.0, gt=0, description="seconds before a render is stopped")
+    time_limit: float = Field(660.0, gt=0, description="seconds before its process is killed")
+    visibility_timeout: float = Field(
+        0.0, ge=0, description="Redis/SQS redelivery delay; 0: time_limit plus a margin"
+    )
+    max_attempts: int = Field(3, ge=1, description="deliveries of one job before it fails")
+    lease: float = Field(60.0, gt=0, description="a running job silent this long is requeued")
+    sweep_interval: float = Field(
+        15.0, gt=0, description="seconds between the API's reconciliations (reconcile.py)"
+    )
+    resend_after: float = Field(
+        30.0, gt=0, description="a queued job whose message was never sent is sent after this"
+    )
+
+    webhook_attempts: int = Field(5, ge=1)
+    webhook_backoff: float = Field(1.0, ge=0, description="first retry delay; doubles")
+    webhook_timeout: float = Field(10.0, gt=0)
+    callback_hosts: str = Field(
+        "public",
+        description="comma list of hosts a callback_url may reach: names (n8n, "
+        "*.example.com), IP addresses, CIDR networks, and `public` for every public address",
+    )
+
+    # What a request may ask for (see service/limits.py and service/references.py).
+    local_files: bool = Field(
+        False, description="let requests name files on the workers' disks (paths, file://)"
+    )
+    output_url_prefixes: str = Field(
+        "", description="comma list of URL prefixes (s3://bucket/renders/) outputs may name"
+    )
+    max_body_bytes: int = Field(4_000_000, ge=1, description="largest request body (413)")
+    max_parameters_bytes: int = Field(
+        64_000, ge=1, description="largest parameters of one job, as JSON (413)"
+    )
+    max_script_chars: int = Field(5_000, ge=1, description="longest `script` (422)")
+    max_duration: float = Field(
+        180.0, gt=0, description="longest video in seconds, estimated from the script (422)"
+    )
+    words_per_second: float = Field(
+        3.5, gt=0, description="the fastest usual narration rate the estimate assumes"
+    )
+    max_batch_rows: int = Field(1000, ge=1, description="most rows in one batch (422)")
+
+    @model_validator(mode="after")
+    def _fill_defaults(self) -> Settings:
+        self.data_dir = Path(self.data_dir).expanduser()
+        if self.output_dir is None:
+            self.output_dir = self.data_dir / "renders"
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.data_dir / 'neuroshorts.sqlite'}"
+        if not self.broker_url:
+            self.broker_url = "filesystem://"
+        if not self.visibility_timeout:
+            self.visibility_timeout = self.time_limit + 300
+        parse_hosts(self.callback_hosts, "NEUROSHORTS_CALLBACK_HOSTS")  # a typo fails here
+        if self.soft_time_limit >= self.time_limit:
+            raise ValueError(
+                f"soft_time_limit ({self.soft_time_limit} s) must be below "
+                f"time_limit ({self.time_limit} s): the soft one stops a render cleanly"
+            )
+        return self
+
+    @property
+    def embedded(self) -> bool:
+        """True when the broker is the file system: one host, no servers."""
+        return self.broker_url.startswith("filesystem://")
+
+    @property
+    def output_prefixes(self) -> list[str]:
+        """The URL prefixes outputs may name, each ending in `/`."""
+        return [
+            p.strip().rstrip("/") + "/" for p in self.output_url_prefixes.split(",") if p.strip()
+        ]
+
+    @property
+    def broker_folder(self) -> Path:
+        return self.data_dir / "broker"
+
+    def transport_options(self) -> dict[str, Any]:
+        """kombu options: the broker's folders, and a redelivery delay above the hard limit."""
+        options: dict[str, Any] = {"visibility_timeout": self.visibility_timeout}
+        if self.embedded:
+            messages = self.broker_folder / "messages"
+            options |= {
+                "data_folder_in": str(messages),
+                "data_folder_out": str(messages),
+                "control_folder": str(self.broker_folder / "control"),
+                # kombu's default of 1 s between polls of the folder idles a worker
+                # for up to a second per job; a directory listing costs microseconds.
+                "polling_interval": 0.2,
+            }
+        return options | self.broker_options
+
+    def prepare(self) -> None:
+        """Create the directories the defaults point at."""
+        assert self.output_dir is not None
+        self.output_dir.mkdir(parents=True, exist_ok=True)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        if self.embedded:
+            (self.broker_folder / "messages").mkdir(parents=True, exist_ok=True)
+            (self.broker_folder / "control").mkdir(parents=True, exist_ok=True)

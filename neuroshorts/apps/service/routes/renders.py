@@ -1,0 +1,131 @@
+"""`/v1/renders`: queue one render, list and read jobs, cancel, fetch the video and notebook.
+
+`Idempotency-Key` makes a repeated request (n8n's "Retry on Fail", a flaky network)
+return the first job instead of rendering the video twice.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, BackgroundTasks, Depends, Query, Response
+from fastapi.responses import FileResponse, RedirectResponse
+
+from neuroshorts.apps.service import admission, webhooks
+from neuroshorts.apps.service.deps import (
+    JOB_ID,
+    CeleryDep,
+    IdempotencyKey,
+    SettingsDep,
+    StoreDep,
+    found_job,
+)
+from neuroshorts.apps.service.errors import ApiError
+from neuroshorts.apps.service.schemas import FINAL, Job, JobList, RenderRequest, State
+
+router = APIRouter(tags=["renders"])
+FoundJob = Annotated[Job, Depends(found_job)]
+
+
+@router.post(
+    "/v1/renders",
+    status_code=202,
+    response_model=Job,
+    responses={200: {"model": Job, "description": "the job this Idempotency-Key made"}},
+)
+def create_render(
+    request: RenderRequest,
+    settings: SettingsDep,
+    store: StoreDep,
+    celery: CeleryDep,
+    key: IdempotencyKey = None,
+) -> Response:
+    """Queue one render; 202 with the new job, or 200 with the job a key already made."""
+    asked = admission.Request(
+        request.template, request.parameters, request.output, request.callback_url, key
+    )
+    new = admission.check(settings, store, asked)
+    ((job, created),) = admission.submit(settings, store, celery, [new])
+    return Response(
+        job.model_dump_json(),
+        202 if created else 200,
+        headers={"Location": job.links["self"]},
+        media_type="application/json",
+    )
+
+
+@router.get("/v1/renders")
+def list_renders(
+    store: StoreDep,
+    state: State | None = None,
+    batch_id: Annotated[str | None, Query(pattern=f"^{JOB_ID.pattern}$")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
+) -> JobList:
+    """Jobs, newest first, optionally only those in one state or one batch."""
+    items, total = store.list_jobs(state, batch_id, limit, offset)
+    return JobList(items=items, total=total)
+
+
+@router.get("/v1/renders/{job_id}")
+def get_render(job: FoundJob) -> Job:
+    return job
+
+
+@router.post(
+    "/v1/renders/{job_id}/cancel",
+    status_code=202,
+    responses={200: {"model": Job, "description": "a queued job, cancelled at once"}},
+)
+def cancel_render(
+    job: FoundJob,
+    response: Response,
+    background: BackgroundTasks,
+    settings: SettingsDep,
+    store: StoreDep,
+) -> Job:
+    """Cancel: a queued job at once (200), a running one as soon as its worker hears (202).
+
+    A running render is stopped within a couple of seconds: its kernel and ffmpeg are
+    killed and nothing it wrote is kept; the job then reads `cancelled`.
+    """
+    if job.state in FINAL:
+        raise ApiError(409, f"the job already {job.state}", "id", job.id)
+    job = store.request_cancel(job.id) or job
+    if job.state == State.cancelled:
+        response.status_code = 200
+        background.add_task(webhooks.deliver, store, settings, job.id)
+    return job
+
+
+@router.get(
+    "/v1/renders/{job_id}/video",
+    response_class=FileResponse,
+    responses={200: {"content": {"video/mp4": {}}}, 307: {"description": "stored elsewhere"}},
+)
+def get_video(job: FoundJob) -> Response:
+    """The MP4 of a succeeded job (or a redirect to its share link)."""
+    if job.state != State.succeeded or job.manifest is None:
+        raise ApiError(409, f"the job is {job.state}; a video exists once it succeeded", "id")
+    if job.share_url:
+        return RedirectResponse(job.share_url, 307)
+    video = Path(job.manifest["video"])
+    if not video.is_file():
+        raise ApiError(404, f"the video of job {job.id} is no longer on disk", "id", job.id)
+    return FileResponse(video, media_type="video/mp4", filename=f"{job.id}.mp4")
+
+
+@router.get(
+    "/v1/renders/{job_id}/notebook",
+    response_class=FileResponse,
+    responses={200: {"content": {"application/x-ipynb+json": {}}}},
+)
+def get_notebook(job: FoundJob) -> Response:
+    """The executed template notebook: the record of the run, also of a failed one."""
+    notebook = (job.manifest or {}).get("notebook")
+    if notebook is None and "://" not in job.output:
+        notebook = str(Path(job.output).with_suffix(".ipynb"))
+    if not notebook or not Path(notebook).is_file():
+        raise ApiError(404, f"job {job.id} has no executed notebook (yet)", "id", job.id)
+    return FileResponse(notebook, media_type="application/x-ipynb+json", filename=f"{job.id}.ipynb")

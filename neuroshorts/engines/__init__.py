@@ -1,1 +1,0 @@
-"""The three engines a template combines: audio (narration), subtitle (captions), visuals."""

@@ -1,0 +1,217 @@
+"""Turn an asset reference from a template parameter into a local file path.
+
+Every engine that reads media goes through `resolve`, so where media may come from is
+decided in one place: local paths, `file://`, `builtin:NAME` (bundled with the package),
+`http(s)://`, `s3://`, `gs://` and `stock:PROVIDER/KEYWORDS`. Remote files are fetched
+once per machine into a cache that keeps their names (ffmpeg and Pillow choose readers by
+suffix), checked (allow-list, size, content) before anything is written where a render
+could read it, and shared by every worker process. Local files are used as they are;
+the engines that read them report unreadable ones.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+import time
+from importlib.resources import files
+from pathlib import Path, PurePosixPath
+from urllib.parse import unquote, urlsplit
+
+from neuroshorts.media import content, fetch, stock
+from neuroshorts.media.cache import Cache
+from neuroshorts.media.policy import Policy, Refused
+from neuroshorts.output.timing import substage
+
+log = logging.getLogger(__name__)
+
+BUILTIN = "builtin:"
+REMOTE_SCHEMES = ("http", "https", "s3", "gs")
+_SUPPORTED = "a file path, file://, builtin:NAME, http(s)://, s3://, gs:// or stock: reference"
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_BUILTIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
+
+
+class AssetError(ValueError):
+    """An asset reference that cannot be used: names the parameter, the value and what fits."""
+
+    def __init__(
+        self, field: str, reference: str, problem: str, expected: str, *, subject: str = ""
+    ) -> None:
+        self.field, self.reference = field, reference
+        self.problem, self.expected = problem, expected
+        super().__init__(f"{field}: {subject or repr(reference)} {problem}; expected {expected}")
+
+
+class AssetNotFoundError(AssetError, FileNotFoundError):
+    """The reference is well formed, but nothing is there."""
+
+
+def builtin_dir() -> Path:
+    """The media bundled with the package (backgrounds, fonts)."""
+    return Path(str(files("neuroshorts").joinpath("data")))
+
+
+def scheme_of(reference: str) -> str:
+    """`builtin`, `stock`, a URL's scheme, or `file` for a plain path."""
+    for prefix in (BUILTIN, stock.PREFIX):
+        if reference.startswith(prefix):
+            return prefix[:-1]
+    scheme, separator, _ = reference.partition("://")
+    return scheme.lower() if separator else "file"
+
+
+def resolve(reference: str, *, field: str = "asset") -> Path:
+    """A local path for `reference`, fetched into the asset cache if it is remote.
+
+    `field` names the parameter the reference came from, so the error a user sees says
+    which of their inputs is wrong. Raises AssetError (AssetNotFoundError when nothing
+    is at the reference).
+    """
+    scheme = scheme_of(reference)
+    policy = Policy.from_env()
+    try:
+        policy.check_scheme(scheme)
+    except Refused as refused:
+        raise AssetError(field, reference, refused.reason, refused.expected) from None
+    if scheme == "builtin":
+        return _builtin(reference, field)
+    if scheme == "file":
+        return _local(reference, field)
+    if scheme not in (*REMOTE_SCHEMES, "stock"):
+        raise AssetError(field, reference, "uses a scheme that is not supported", _SUPPORTED)
+    return _cached(reference, field, policy)
+
+
+def _builtin(reference: str, field: str) -> Path:
+    name = reference.removeprefix(BUILTIN)
+    # A plain word only: `builtin:../../etc/x` or a glob pattern would reach other files.
+    matches = sorted(builtin_dir().glob(f"*/{name}.*")) if _BUILTIN_NAME.fullmatch(name) else []
+    if not matches:
+        available = sorted(p.stem for p in builtin_dir().glob("backgrounds/*"))
+        raise AssetNotFoundError(
+            field,
+            reference,
+            "is not bundled",
+            "one of the bundled backgrounds: "
+            + ", ".join(f"{BUILTIN}{stem}" for stem in available),
+        )
+    return matches[0]
+
+
+def _local(reference: str, field: str) -> Path:
+    path = Path(unquote(reference.removeprefix("file://"))).expanduser()
+    if not path.is_file():
+        raise AssetNotFoundError(
+            field,
+            reference,
+            "does not exist",
+            "a path to an existing file",
+            subject=f"file {str(path)!r}",
+        )
+    if content.kind_of(path.suffix) != "media":
+        try:
+            content.check(path, path.suffix)
+        except content.ContentError as error:
+            raise AssetError(field, reference, error.problem, error.expected) from None
+    return path
+
+
+def _cached(reference: str, field: str, policy: Policy) -> Path:
+    """The cache entry for `reference`, downloading it under the entry's lock on a miss.
+
+    The entry is held until this process exits: its path goes to ffmpeg and Pillow,
+    which may open it much later (see cache.py).
+    """
+    cache = Cache.default()
+    key = hashlib.sha256(reference.encode()).hexdigest()
+    with substage("assets.cache"):
+        hit = _held_file(cache, key)
+    if hit:
+        log.info("asset cache hit: %s → %s", reference, hit)
+        return hit
+    started = time.perf_counter()
+    with substage("assets.fetch"), cache.locked("assets", key):
+        if hit := _held_file(cache, key):
+            log.info("asset cache hit after waiting for another worker: %s → %s", reference, hit)
+            return hit
+        _download(reference, field, policy, cache, key)
+        path = _held_file(cache, key)
+        if path is None:
+            raise AssetError(field, reference, "vanished from the cache", "a cache that stays")
+    log.info(
+        "asset cache miss: fetched %s (%d bytes) in %.2f s → %s",
+        reference,
+        path.stat().st_size,
+        time.perf_counter() - started,
+        path,
+    )
+    cache.evict()
+    return path
+
+
+def _held_file(cache: Cache, key: str) -> Path | None:
+    """The file of asset entry `key`, held for this process; None on a miss."""
+    folder = cache.hold("assets", key)
+    return next((p for p in folder.iterdir() if p.is_file()), None) if folder else None
+
+
+def _download(reference: str, field: str, policy: Policy, cache: Cache, key: str) -> Path:
+    """Fetch, check and commit one entry; nothing is left in the cache if any step fails."""
+    try:
+        url = stock.search(reference) if reference.startswith(stock.PREFIX) else reference
+        if url != reference:
+            log.info("%s: %s is %s", field, reference, url)
+        _check_url(url, policy)
+        name = _file_name(url)
+        with cache.building() as folder:
+            partial = folder / name
+            fetch.download(url, partial, policy)
+            suffix = PurePosixPath(name).suffix or content.sniff_suffix(partial)
+            content.check(partial, suffix)
+            if not name.endswith(suffix):
+                partial.rename(folder / (name + suffix))
+            return cache.commit("assets", key, folder)
+    except stock.StockError as error:
+        raise AssetError(field, reference, error.problem, error.expected) from None
+    except Refused as refused:
+        raise AssetError(
+            field, reference, "is refused: " + refused.reason, refused.expected
+        ) from None
+    except fetch.TooLargeError as error:
+        raise AssetError(field, reference, error.reason, "a smaller file") from None
+    except content.ContentError as error:
+        raise AssetError(field, reference, error.problem, error.expected) from None
+    except fetch.MissingExtraError as error:
+        raise AssetError(field, reference, "cannot be fetched", str(error)) from None
+    except FileNotFoundError:
+        raise AssetNotFoundError(
+            field, reference, "was not found", "the URL of an existing file"
+        ) from None
+    except Exception as error:
+        raise AssetError(
+            field,
+            reference,
+            f"could not be downloaded ({type(error).__name__}: {error})",
+            "a reachable file (for s3:// and gs://: credentials in the standard environment)",
+        ) from error
+
+
+def _check_url(url: str, policy: Policy) -> None:
+    parts = urlsplit(url)
+    policy.check_scheme(parts.scheme.lower())
+    if parts.scheme.lower() in ("http", "https"):
+        if not parts.hostname:
+            raise Refused("has no host", "a URL such as https://host/file.jpg")
+        policy.check_literal(parts.hostname)
+
+
+def _file_name(url: str) -> str:
+    """A safe local name that keeps the remote file's name and suffix."""
+    name = PurePosixPath(unquote(urlsplit(url).path)).name
+    stem, suffix = os.path.splitext(name)
+    stem = _UNSAFE.sub("_", stem).strip("._")[:80] or "asset"
+    suffix = _UNSAFE.sub("", suffix).lower()[:8]
+    return stem + (suffix if len(suffix) > 1 else "")

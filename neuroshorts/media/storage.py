@@ -1,0 +1,211 @@
+"""Finished videos out: to a local path, or to an `s3://` / `gs://` URL with a share link.
+
+A render is a video and its sidecars (captions, thumbnail, executed notebook) plus the
+manifest JSON that describes them. `publish` copies or uploads all of them and rewrites
+the manifest so it describes where they now are (`video_url`, `share_url`,
+`expires_at`, and every path of a published file replaced by its URL).
+
+Order makes the result safe to watch for: the sidecars first, then the video, then the
+manifest. Each object store upload (S3 PUT or multipart, GCS resumable upload) becomes
+visible only once complete, so no partial object ever shows under a final key, and a
+manifest that is there means everything it names is there. If any upload fails, the
+objects already uploaded are removed and nothing is reported as published.
+
+The share link is presigned (`fs.sign`) for `NEUROSHORTS_SHARE_EXPIRY` seconds (default
+7 days, the most SigV4 allows; 0 for no link). Credentials and endpoints come from the
+standard environment and profiles only, as for assets.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path, PurePosixPath
+from urllib.parse import urlsplit
+
+import fsspec
+
+from neuroshorts.media.fetch import filesystem
+from neuroshorts.output.files import atomic_path, write_text_atomic
+from neuroshorts.settings import data_dir
+
+log = logging.getLogger(__name__)
+
+EXPIRY_ENV = "NEUROSHORTS_SHARE_EXPIRY"
+MAX_EXPIRY = 7 * 24 * 3600
+REMOTE_SCHEMES = ("s3", "gs")
+#: Files a render writes beside its video, published before it; the manifest comes last.
+SIDECARS = (".srt", ".vtt", ".ass", ".jpg", ".ipynb")
+MANIFEST = ".json"
+
+
+class PublishError(RuntimeError):
+    """A video could not be published; nothing of it was left at the destination."""
+
+
+@dataclass(frozen=True)
+class Published:
+    video_url: str
+    share_url: str | None = None
+    expires_at: datetime | None = None
+
+
+def is_remote(url: str) -> bool:
+    return urlsplit(url).scheme.lower() in REMOTE_SCHEMES
+
+
+def render_path(url: str) -> Path:
+    """Where to render a video meant for `url`.
+
+    A local path (or `file://` URL) is rendered in place; a remote URL into a new work
+    directory under the data directory, removed by `discard_work` once published.
+    """
+    if is_remote(url):
+        name = PurePosixPath(urlsplit(url).path).name
+        return data_dir() / "work" / uuid.uuid4().hex / name
+    return Path(url.removeprefix("file://")).expanduser().resolve()
+
+
+def discard_work(local_video: Path) -> None:
+    """Remove the work directory `render_path` chose for a remote video."""
+    work = (data_dir() / "work").resolve()
+    folder = local_video.resolve().parent
+    if folder.parent == work:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def sibling_url(url: str, suffix: str) -> str:
+    """The URL of the file beside `url` with the same stem and `suffix`."""
+    parts = urlsplit(url)
+    path = str(PurePosixPath(parts.path).with_suffix(suffix))
+    return parts._replace(path=path).geturl()
+
+
+def publish(local_video: Path, url: str) -> Published:
+    """Copy or upload `local_video` and its sidecars to `url` (a path, s3:// or gs://)."""
+    local_video = Path(local_video)
+    if is_remote(url):
+        return _upload(local_video, url)
+    return _copy(local_video, render_path(url))
+
+
+def _files(local_video: Path, target: str) -> list[tuple[Path, str]]:
+    """(local file, destination) pairs in publishing order: sidecars, video, manifest."""
+    pairs = [
+        (local_video.with_suffix(suffix), sibling_url(target, suffix))
+        for suffix in SIDECARS
+        if local_video.with_suffix(suffix).is_file()
+    ]
+    pairs.append((local_video, target))
+    manifest = local_video.with_suffix(MANIFEST)
+    if manifest.is_file():
+        pairs.append((manifest, sibling_url(target, MANIFEST)))
+    return pairs
+
+
+def _upload(local_video: Path, url: str) -> Published:
+    protocol = urlsplit(url).scheme.lower()
+    # SigV4 presigned links: the only kind current AWS regions and S3-compatible
+    # stores accept (botocore would otherwise presign with the legacy scheme).
+    options = {"config_kwargs": {"signature_version": "s3v4"}} if protocol == "s3" else {}
+    try:
+        fs = filesystem(protocol, **options)
+    except ImportError as error:
+        raise PublishError(f"output: cannot publish to {url!r}: {error}") from error
+    share_url, expires_at = _share(fs, url, protocol)
+    published = Published(url, share_url, expires_at)
+    pairs = _files(local_video, url)
+    _describe(local_video.with_suffix(MANIFEST), pairs, published)
+    uploaded: list[str] = []
+    try:
+        for local, remote in pairs:
+            fs.put_file(str(local), remote)
+            uploaded.append(remote)
+            size = fs.info(remote)["size"]
+            if size != local.stat().st_size:
+                raise PublishError(f"{remote} holds {size} bytes of {local.stat().st_size}")
+    except Exception as error:
+        for done in uploaded:
+            try:
+                fs.rm_file(done)
+            except Exception as cleanup:
+                log.warning("could not remove %s after a failed publish: %s", done, cleanup)
+        raise PublishError(f"output: could not upload {local.name} to {remote}: {error}") from error
+    log.info("published %s with %d sidecars to %s", local_video.name, len(pairs) - 1, url)
+    return published
+
+
+def _share(
+    fs: fsspec.AbstractFileSystem, url: str, protocol: str
+) -> tuple[str | None, datetime | None]:
+    """A presigned link to `url` and when it expires, or (None, None) if there is none.
+
+    GCS links are V4-signed with the service account's key, as S3's are SigV4: Google's
+    library would otherwise sign with its legacy V2 scheme.
+    """
+    expiry = _expiry()
+    if not expiry:
+        return None, None
+    try:
+        link = fs.sign(url, expiration=expiry, **({"version": "v4"} if protocol == "gs" else {}))
+    except NotImplementedError:
+        log.warning("%s: this store makes no share links; publishing without one", url)
+        return None, None
+    except AttributeError as error:  # google-auth: credentials without a private key
+        raise PublishError(
+            f"output: cannot sign a share link for {url!r} ({error}); use service-account "
+            f"credentials, or set {EXPIRY_ENV}=0 to publish without a link"
+        ) from None
+    expires_at = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=expiry)
+    return link, expires_at
+
+
+def _expiry() -> int:
+    text = os.environ.get(EXPIRY_ENV, "").strip() or str(MAX_EXPIRY)
+    if not text.isdigit() or int(text) > MAX_EXPIRY:
+        raise PublishError(
+            f"{EXPIRY_ENV}: {text!r} is not a share link lifetime; expected whole seconds "
+            f"from 0 (no link) to {MAX_EXPIRY} (7 days)"
+        )
+    return int(text)
+
+
+def _copy(local_video: Path, target: Path) -> Published:
+    published = Published(target.as_uri())
+    if target == local_video.resolve():
+        _describe(local_video.with_suffix(MANIFEST), [], published)
+        return published
+    pairs = _files(local_video, str(target))
+    _describe(local_video.with_suffix(MANIFEST), pairs, published)
+    for local, destination in pairs:
+        with atomic_path(destination) as partial:
+            shutil.copyfile(local, partial)
+    log.info("published %s with %d sidecars to %s", local_video.name, len(pairs) - 1, target)
+    return published
+
+
+def _describe(manifest: Path, pairs: list[tuple[Path, str]], published: Published) -> None:
+    """Make the manifest name the published files and carry the links.
+
+    Any string value that is the path of a file being published becomes its URL; the
+    manifest's schema is not needed for that.
+    """
+    if not manifest.is_file():
+        return
+    moved = {str(local): destination for local, destination in pairs}
+    data = json.loads(manifest.read_text(encoding="utf-8"))
+    data = {
+        key: moved.get(value, value) if isinstance(value, str) else value
+        for key, value in data.items()
+    }
+    data.update(
+        video_url=published.video_url,
+        share_url=published.share_url,
+        expires_at=published.expires_at.isoformat() if published.expires_at else None,
+    )
+    write_text_atomic(manifest, json.dumps(data, indent=2, ensure_ascii=False))

@@ -1,0 +1,3 @@
+"""What one render writes and how: `encode` streams a short's frames into ffmpeg and
+writes the video, `manifest` records what was made, `files` writes every file whole or
+not at all, `progress` and `timing` report how far a render is and where its time went."""

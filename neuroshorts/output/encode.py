@@ -1,0 +1,281 @@
+"""Compositor: stream a `Short`'s frames into ffmpeg and write the finished short.
+
+Frames come from `Short.planes`, composed in yuv420p, the encoder's own format; the
+studio preview shows the same frames converted to RGB (`Short.frame`). They are piped
+raw into the ffmpeg that imageio-ffmpeg ships, one at a time: memory stays flat however
+long the video is, and ffmpeg does no pixel conversion, so x264 gets nearly all of the
+CPU. Writing from a second thread over a bounded queue was measured (240 Ken Burns
+frames at 1080x1920) and gained nothing within noise, so frames are written in turn.
+The pipe is widened from Linux's 64 KB to 1 MB, so a 3 MB frame is 3 writes that wake
+ffmpeg, not 48 (0.2-0.35 s less CPU in each process for a 30 s final). While x264
+encodes, OpenCV composes on one thread: x264's own threads keep every core busy, and
+OpenCV splitting each resize across cores cost 12-25% more CPU a frame (3.7 vs 3.3 ms
+at 1080x1920, 1.25 vs 0.94 ms at 540x960) for speed the encoder cannot use.
+
+Every file is written under a temporary name and moved into place only when complete,
+so a failed render never leaves a playable-looking half video.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import platform
+import subprocess
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, replace
+from importlib.metadata import version
+from pathlib import Path
+from typing import IO
+
+import cv2
+import imageio_ffmpeg
+from PIL import Image
+from tqdm import tqdm
+
+import neuroshorts
+from neuroshorts.captions import CaptionLayer, Page, write_sidecars
+from neuroshorts.output.files import atomic_path, write_text_atomic
+from neuroshorts.output.manifest import CaptionCue, Manifest
+from neuroshorts.output.progress import FrameCounter
+from neuroshorts.output.timing import Stages
+from neuroshorts.scene import Short
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Quality:
+    """Output size and x264 settings for one quality level."""
+
+    name: str
+    scale: float
+    preset: str
+    crf: int
+    audio_bitrate: str = "160k"
+
+
+QUALITIES = {
+    # Half size and the fastest preset: for checking timing and layout, not for posting.
+    "draft": Quality("draft", 0.5, "ultrafast", 26),
+    # Full 1080x1920. Measured on 10 s of the reference short (Ken Burns photo, title,
+    # captions): veryfast at CRF 18 matched medium at CRF 20 in SSIM (0.9965 vs 0.9970)
+    # and in size (2.1 vs 2.0 MB per 10 s) at about a third of the encode time, and the
+    # platforms re-encode every upload anyway. Faster presets than veryfast tripled the
+    # file for no visible gain.
+    "final": Quality("final", 1.0, "veryfast", 18),
+}
+
+
+class RenderError(RuntimeError):
+    """ffmpeg refused or failed; the message carries its own explanation."""
+
+
+def get_quality(name: str) -> Quality:
+    if name not in QUALITIES:
+        raise ValueError(f"quality: {name!r} is not one of {', '.join(QUALITIES)}")
+    return QUALITIES[name]
+
+
+#: Frames are composed as BT.709 limited-range YUV (see `neuroshorts.scene.planes`); saying so
+#: on input and output keeps ffmpeg from converting and players from guessing.
+_BT709_TV = [
+    "-colorspace",
+    "bt709",
+    "-color_primaries",
+    "bt709",
+    "-color_trc",
+    "bt709",
+    "-color_range",
+    "tv",
+]
+
+
+def ffmpeg_command(short: Short, output: Path, quality: Quality) -> list[str]:
+    """The ffmpeg invocation that encodes raw yuv420p frames from stdin plus the audio."""
+    canvas = short.canvas
+    command = [
+        imageio_ffmpeg.get_ffmpeg_exe(),
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-y",
+        "-f",
+        "rawvideo",
+        "-pix_fmt",
+        "yuv420p",
+        "-video_size",
+        f"{canvas.width}x{canvas.height}",
+        "-framerate",
+        str(canvas.fps),
+        *_BT709_TV,
+        "-i",
+        "pipe:0",
+    ]
+    if short.audio is not None:
+        command += ["-i", short.audio.path, "-map", "0:v", "-map", "1:a"]
+        # The narration ends before the video's tail: pad it with silence to the end.
+        command += ["-af", "apad", "-c:a", "aac", "-b:a", quality.audio_bitrate]
+        command += ["-ar", "48000", "-ac", "2"]
+    command += [
+        *_BT709_TV,
+        "-c:v",
+        "libx264",
+        "-preset",
+        quality.preset,
+        "-crf",
+        str(quality.crf),
+        "-movflags",
+        "+faststart",
+        "-t",
+        f"{short.frame_count / canvas.fps:.6f}",
+        str(output),
+    ]
+    return command
+
+
+def encode(short: Short, output: str | Path, quality: Quality, *, progress: bool = True) -> Path:
+    """Encode `short` (at its own canvas size) to an H.264/AAC MP4 at `output`."""
+    output = Path(output)
+    with atomic_path(output) as partial, tempfile.TemporaryFile() as errors:
+        command = ffmpeg_command(short, partial, quality)
+        log.debug("ffmpeg: %s", " ".join(command))
+        process = subprocess.Popen(command, stdin=subprocess.PIPE, stderr=errors)
+        _widen(process.stdin)
+        try:
+            frames = tqdm(
+                short.times(),
+                total=short.frame_count,
+                unit="frame",
+                desc=f"render {output.name}",
+                disable=not progress,
+                mininterval=1.0,
+            )
+            counter = FrameCounter(short.frame_count)
+            with opencv_on_one_thread():
+                for done, t in enumerate(frames, 1):
+                    process.stdin.write(short.planes(t).buffer.data)
+                    counter.update(done)
+            process.stdin.close()
+        except BrokenPipeError:
+            pass  # ffmpeg exited early; its exit status and stderr say why
+        except BaseException:
+            process.kill()
+            process.wait()
+            raise
+        if process.wait() != 0:
+            errors.seek(0)
+            message = errors.read().decode(errors="replace").strip()
+            raise RenderError(f"ffmpeg failed to encode {output.name}: {message}")
+    log.info("wrote %s (%d frames)", output, short.frame_count)
+    return output
+
+
+#: How much a pipe to ffmpeg holds: 1 MB, the most Linux grants any process by default.
+PIPE_BYTES = 1 << 20
+
+
+def _widen(pipe: IO[bytes]) -> None:
+    """Let `pipe` hold PIPE_BYTES where the OS allows it (Linux); else leave it as it is."""
+    if hasattr(fcntl, "F_SETPIPE_SZ"):
+        with suppress(OSError):
+            fcntl.fcntl(pipe.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+
+
+@contextmanager
+def opencv_on_one_thread() -> Iterator[None]:
+    """OpenCV's own threads set to one inside the block (how frames are composed while
+    they are encoded), and back to what they were after it."""
+    threads = cv2.getNumThreads()
+    cv2.setNumThreads(1)
+    try:
+        yield
+    finally:
+        cv2.setNumThreads(threads)
+
+
+def versions() -> dict[str, str]:
+    return {
+        "neuroshorts": neuroshorts.__version__,
+        "python": platform.python_version(),
+        "ffmpeg": imageio_ffmpeg.get_ffmpeg_version(),
+        "piper-tts": version("piper-tts"),
+    }
+
+
+def render(
+    short: Short,
+    output: str | Path,
+    *,
+    quality: str = "final",
+    captions: Sequence[Page] = (),
+    stages: Stages | None = None,
+    narration_duration: float | None = None,
+    thumbnail_at: float | None = None,
+    progress: bool = True,
+) -> Manifest:
+    """Render `short` to `output` with its thumbnail, caption sidecars and manifest beside it.
+
+    The short is laid out at the quality's size (draft is half of final), so one
+    template serves both. `captions` become SRT, WebVTT and ASS files styled like the
+    short's caption layer. `narration_duration` records how long the voice speaks (the
+    soundtrack runs on under music). The thumbnail is the frame at `thumbnail_at`
+    seconds, else the one `thumbnail_time` picks. Returns the manifest that was written.
+    """
+    settings = get_quality(quality)
+    output = Path(output).resolve()
+    stages = stages or Stages()
+    sized = short.resized(short.canvas.scaled(settings.scale))
+    at = thumbnail_time(sized) if thumbnail_at is None else thumbnail_at
+    if not 0 <= at < sized.duration:
+        raise RenderError(
+            f"thumbnail_at: {at!r} s is outside the short; expected 0 to {sized.duration:.2f} s"
+        )
+    with stages("encode"):
+        encode(sized, output, settings, progress=progress)
+    with stages("extras"):
+        thumbnail = output.with_suffix(".jpg")
+        with atomic_path(thumbnail) as partial:
+            Image.fromarray(sized.frame(at)).save(partial, "JPEG", quality=90)
+        layer = next((lay for lay in sized.layers if isinstance(lay, CaptionLayer)), None)
+        sidecars = write_sidecars(captions, output, sized.canvas, layer) if captions else {}
+    manifest = Manifest(
+        video=str(output),
+        duration=sized.frame_count / sized.canvas.fps,
+        width=sized.canvas.width,
+        height=sized.canvas.height,
+        fps=sized.canvas.fps,
+        quality=settings.name,
+        narration_duration=narration_duration,
+        **{kind: str(path) for kind, path in sidecars.items()},
+        captions=[
+            CaptionCue(text=page.text, start=round(page.start, 3), end=round(page.end, 3))
+            for page in captions
+        ],
+        thumbnail=str(thumbnail),
+        stages=stages.seconds,
+        versions=versions(),
+    )
+    write_text_atomic(Manifest.path_for(output), manifest.model_dump_json(indent=2))
+    return manifest
+
+
+def thumbnail_time(short: Short) -> float:
+    """When the thumbnail is taken: the middle of the first headline layer's time on
+    screen (a hook title or quote card, fully faded in), else 1.5 s in, when the first
+    caption and the opening picture are up."""
+    for layer in short.layers:
+        if layer.headline:
+            start, end = layer.span.start, min(layer.span.end, short.duration)
+            if start < end:
+                return (start + end) / 2
+    return min(1.5, short.duration / 2)
+
+
+def preview(short: Short, t: float, width: int = 540) -> Image.Image:
+    """The frame at `t` laid out at preview size, as an image a notebook displays."""
+    height = 2 * round(width * short.canvas.height / short.canvas.width / 2)
+    sized = short.resized(replace(short.canvas, width=width, height=height))
+    return Image.fromarray(sized.frame(t))

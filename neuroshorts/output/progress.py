@@ -1,0 +1,45 @@
+"""Encode progress across the kernel boundary: a tiny file the compositor keeps current.
+
+A template renders inside a Jupyter kernel, a separate process, so whoever runs the
+template (a queue worker reporting a job's progress) cannot see the frame counter. When
+`NEUROSHORTS_PROGRESS_FILE` names a file, the compositor writes `done total` frames to
+it a few times a second; the runner reads it. Without the variable nothing is written.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from neuroshorts.output.files import write_text_atomic
+
+#: The environment variable naming the file; the runner sets it for the kernel.
+ENV = "NEUROSHORTS_PROGRESS_FILE"
+
+
+class FrameCounter:
+    """Writes the encoded frame count to the progress file, at most every `interval` s."""
+
+    def __init__(self, total: int, *, interval: float = 0.25) -> None:
+        configured = os.environ.get(ENV)
+        self.path = Path(configured) if configured else None
+        self.total, self.interval = total, interval
+        self._last = 0.0
+
+    def update(self, done: int) -> None:
+        if self.path is None:
+            return
+        now = time.monotonic()
+        if done == self.total or now - self._last >= self.interval:
+            self._last = now
+            write_text_atomic(self.path, f"{done} {self.total}")
+
+
+def read(path: Path) -> tuple[int, int] | None:
+    """`(done, total)` frames from the progress file, or None before the encode starts."""
+    try:
+        done, total = (int(n) for n in path.read_text(encoding="utf-8").split())
+    except (OSError, ValueError):
+        return None
+    return done, total

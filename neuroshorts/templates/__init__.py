@@ -1,0 +1,407 @@
+"""Templates: find the notebooks, read their parameter schema, validate, execute.
+
+A template is a notebook whose `parameters` cell declares typed, commented
+parameters; that cell is the template's schema. papermill executes the notebook with
+values injected as data, but does not validate them (an unknown name is only a
+warning and a wrong type surfaces deep in a kernel), so every value is checked here,
+before any kernel starts, and the error names the parameter.
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import json
+import logging
+import math
+import os
+import re
+import tempfile
+import threading
+import time
+import tokenize
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import papermill
+from nbclient.exceptions import DeadKernelError
+
+from neuroshorts.media import storage
+from neuroshorts.output.files import write_text_atomic
+from neuroshorts.output.manifest import Manifest
+from neuroshorts.templates import prestart
+from neuroshorts.templates.kernel import Progress, Supervision
+
+log = logging.getLogger(__name__)
+
+#: Types a parameter may declare, and how a command-line string becomes one.
+_TYPES: dict[str, type] = {"str": str, "int": int, "float": float, "bool": bool}
+_TRUE, _FALSE = {"true", "yes", "1", "on"}, {"false", "no", "0", "off"}
+#: A help comment starting with `[a|b|c]` restricts the parameter to those values.
+_CHOICES = re.compile(r"^\[([^\]]+)\]\s*")
+#: Template names are plain words, so a name can never point outside the template dirs.
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
+
+
+class TemplateError(ValueError):
+    """A template cannot be found or is malformed."""
+
+
+class ParameterError(ValueError):
+    """A parameter value was refused: names the parameter, the value and what fits."""
+
+    def __init__(self, name: str, value: Any, expected: str) -> None:
+        self.name, self.value, self.expected = name, value, expected
+        super().__init__(f"parameter {name!r}: got {value!r}, expected {expected}")
+
+
+class TemplateRunError(RuntimeError):
+    """The template notebook raised while executing; the executed notebook shows where."""
+
+
+@dataclass(frozen=True)
+class Parameter:
+    name: str
+    type: str
+    default: Any
+    help: str
+    choices: tuple[str, ...] = ()
+    #: The heading of the form section it belongs to: the last comment on a line of its
+    #: own above it in the parameters cell ("" before the first one).
+    section: str = ""
+
+
+@dataclass(frozen=True)
+class Template:
+    name: str
+    path: Path
+    description: str
+
+
+def template_dirs() -> list[Path]:
+    """Where templates are looked up by name, first match wins.
+
+    `NEUROSHORTS_TEMPLATES` (a path list), then `./templates`, then the templates that
+    ship beside the package in a source checkout.
+    """
+    configured = os.environ.get("NEUROSHORTS_TEMPLATES", "")
+    dirs = [Path(p) for p in configured.split(os.pathsep) if p]
+    dirs += [Path.cwd() / "templates", Path(__file__).resolve().parent.parent / "templates"]
+    unique: list[Path] = []
+    for directory in dirs:
+        if directory.is_dir() and directory.resolve() not in unique:
+            unique.append(directory.resolve())
+    return unique
+
+
+def list_templates() -> list[Template]:
+    found: dict[str, Template] = {}
+    for directory in template_dirs():
+        for path in sorted(directory.glob("*.ipynb")):
+            if _inside(path, directory) and _NAME.fullmatch(path.stem):
+                found.setdefault(path.stem, Template(path.stem, path, _description(path)))
+    return sorted(found.values(), key=lambda template: template.name)
+
+
+def _inside(path: Path, directory: Path) -> bool:
+    """Whether `path`, symlinks followed, is a file in `directory` (not a link out of it)."""
+    return path.is_file() and path.resolve().is_relative_to(directory.resolve())
+
+
+def find(template: str | Path) -> Path:
+    """A template notebook by path or by name (`explainer`)."""
+    path = Path(template)
+    if path.suffix == ".ipynb" and path.is_file():
+        return path.resolve()
+    return find_by_name(str(template))
+
+
+def find_by_name(name: str) -> Path:
+    """A template by its name only: what the API accepts from a request.
+
+    A name is a plain word, never a path, and a notebook in a template directory that is
+    a symlink to somewhere else is not found: a request can run only the notebooks the
+    operator put in the template directories.
+    """
+    if _NAME.fullmatch(name):
+        for directory in template_dirs():
+            if _inside(candidate := directory / f"{name}.ipynb", directory):
+                return candidate
+    names = ", ".join(t.name for t in list_templates()) or "none found"
+    raise TemplateError(f"template {name!r} not found; available: {names}")
+
+
+def _description(path: Path) -> str:
+    """The first paragraph of the notebook's first markdown cell, minus the heading."""
+    notebook = nbformat.read(path, as_version=4)
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown":
+            paragraphs = [p for p in cell.source.split("\n\n") if not p.startswith("#")]
+            return paragraphs[0].replace("\n", " ").strip() if paragraphs else ""
+    return ""
+
+
+def parameters(template: str | Path) -> dict[str, Parameter]:
+    """The template's parameter schema, from its cell tagged `parameters`.
+
+    The cell is read with Python's own parser rather than `papermill.inspect_notebook`,
+    whose line-based reader cuts a default at `#` (so `"#ffcc00"` becomes `"`) and drops
+    a line whose help comment contains `=`. papermill still injects the values. A comment
+    on a line of its own is a section heading for the parameters below it (the studio's
+    form groups them so).
+    """
+    path = find(template)
+    schema = {}
+    for node, help_text, section in _parameter_lines(path, _parameters_source(path)):
+        name, type_name = node.target.id, ast.unparse(node.annotation)
+        if type_name not in _TYPES:
+            raise TemplateError(
+                f"{path.name}: parameter {name!r} is annotated {type_name!r}; "
+                f"expected one of {', '.join(_TYPES)}"
+            )
+        try:
+            default = ast.literal_eval(node.value)
+        except ValueError:
+            raise TemplateError(
+                f"{path.name}: parameter {name!r} needs a literal default, "
+                f"got {ast.unparse(node.value)!r}"
+            ) from None
+        choices: tuple[str, ...] = ()
+        if match := _CHOICES.match(help_text):
+            choices = tuple(choice.strip() for choice in match.group(1).split("|"))
+            help_text = help_text[match.end() :]
+        parameter = Parameter(name, type_name, default, help_text, choices, section)
+        try:
+            coerce(parameter, default)
+        except ParameterError as error:
+            raise TemplateError(f"{path.name}: the default of {error}") from None
+        schema[name] = parameter
+    return schema
+
+
+def _parameter_lines(path: Path, source: str) -> list[tuple[ast.AnnAssign, str, str]]:
+    """Each `name: type = default  # help` of a parameters cell with its help and section."""
+    comments: dict[int, str] = {}
+    headings: dict[int, str] = {}
+    for token in tokenize.generate_tokens(io.StringIO(source).readline):
+        if token.type == tokenize.COMMENT:
+            text = token.string.lstrip("#").strip()
+            own_line = not token.line[: token.start[1]].strip()
+            (headings if own_line else comments)[token.start[0]] = text
+    lines = []
+    for node in ast.parse(source).body:
+        if not (
+            isinstance(node, ast.AnnAssign)
+            and isinstance(node.target, ast.Name)
+            and node.value is not None
+        ):
+            raise TemplateError(
+                f"{path.name}: line {node.lineno} of the parameters cell is not of the form "
+                "`name: type = default  # help`"
+            )
+        above = [text for line, text in headings.items() if line < node.lineno]
+        help_text = comments.get(node.end_lineno or node.lineno, "")
+        lines.append((node, help_text, above[-1] if above else ""))
+    return lines
+
+
+def set_defaults(template: str | Path, values: Mapping[str, Any]) -> dict[str, Any]:
+    """Make `values` the template's defaults: rewrite them in its parameters cell.
+
+    Only the default literals change; each line keeps its type, help and section, and
+    every other cell (outputs included) is written back as it was. Returns the values
+    as validated and written. The notebook is replaced atomically.
+    """
+    path = find(template)
+    checked = validate(path, values)
+    notebook = nbformat.read(path, as_version=4)
+    cell = next(c for c in notebook.cells if "parameters" in c.metadata.get("tags", []))
+    source = cell.source.encode()  # ast columns count UTF-8 bytes
+    starts = [0]
+    for line in source.splitlines(keepends=True):
+        starts.append(starts[-1] + len(line))
+    for node, _help, _section in reversed(_parameter_lines(path, cell.source)):
+        if (name := node.target.id) not in checked:
+            continue
+        value = checked[name]
+        literal = json.dumps(value, ensure_ascii=False) if isinstance(value, str) else repr(value)
+        start = starts[node.value.lineno - 1] + node.value.col_offset
+        end = starts[node.value.end_lineno - 1] + node.value.end_col_offset
+        source = source[:start] + literal.encode() + source[end:]
+    cell.source = source.decode()
+    write_text_atomic(path, nbformat.writes(notebook) + "\n")
+    return checked
+
+
+def _parameters_source(path: Path) -> str:
+    notebook = nbformat.read(path, as_version=4)
+    cells = [c for c in notebook.cells if "parameters" in c.metadata.get("tags", [])]
+    if not cells:
+        raise TemplateError(f"{path.name}: no cell is tagged 'parameters'")
+    return cells[0].source
+
+
+def coerce(parameter: Parameter, value: Any) -> Any:
+    """Check `value` against the parameter's type, converting command-line strings."""
+    expected = _TYPES[parameter.type]
+    if isinstance(value, str) and expected is not str:
+        value = _from_string(parameter, value)
+    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if type(value) is not expected:
+        raise ParameterError(parameter.name, value, f"a {parameter.type}")
+    if expected is float and not math.isfinite(value):
+        raise ParameterError(parameter.name, value, "a finite number")
+    if parameter.choices and value not in parameter.choices:
+        raise ParameterError(parameter.name, value, f"one of {', '.join(parameter.choices)}")
+    return value
+
+
+def _from_string(parameter: Parameter, text: str) -> Any:
+    if parameter.type == "bool":
+        if text.lower() in _TRUE | _FALSE:
+            return text.lower() in _TRUE
+        raise ParameterError(parameter.name, text, "a bool (true or false)")
+    try:
+        return _TYPES[parameter.type](text)
+    except ValueError:
+        raise ParameterError(parameter.name, text, f"a {parameter.type}") from None
+
+
+def validate(template: str | Path, values: Mapping[str, Any]) -> dict[str, Any]:
+    """The values checked and typed against the template's schema; raises ParameterError."""
+    return _check(parameters(template), values)
+
+
+def _check(schema: Mapping[str, Parameter], values: Mapping[str, Any]) -> dict[str, Any]:
+    checked = {}
+    for name, value in values.items():
+        if name not in schema:
+            raise ParameterError(name, value, f"a parameter of this template: {', '.join(schema)}")
+        checked[name] = coerce(schema[name], value)
+    return checked
+
+
+def _writable_folder(folder: Path, target: str) -> None:
+    """Create `folder` and prove a file can be written there, before any kernel starts.
+
+    A read-only or missing mount would otherwise surface minutes later as a failed
+    encode (or as a traceback from deleting an old manifest).
+    """
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".probe-"):
+            pass
+    except OSError as error:
+        raise ParameterError(
+            "output", target, f"a location where files can be written ({error.strerror or error})"
+        ) from None
+
+
+def run(
+    template: str | Path,
+    values: Mapping[str, Any],
+    output: str | Path,
+    *,
+    progress: bool = False,
+    on_progress: Callable[[Progress], None] | None = None,
+    cancel: threading.Event | None = None,
+    background: bool = False,
+    next_kernel: bool = False,
+    since: float | None = None,
+) -> Manifest:
+    """Render `template` with `values` to the MP4 `output` through papermill.
+
+    The executed notebook is saved beside the video (`.ipynb`) as the record of the
+    run, also when it fails, and the manifest the notebook wrote is completed with the
+    template's name, the parameters, the notebook's path and the kernel's timings.
+
+    `on_progress` receives the section running, the fraction done, the kernel's pid and
+    the frames encoded (a queue worker and the terminal's bar report them; `bars.py`);
+    `progress` shows papermill's own bar of notebook cells instead. Setting `cancel` kills
+    the kernel and its ffmpeg and raises `RunCancelled`. However the run ends, no process
+    of it is left behind. `background` gives the render only the CPU nothing else wants
+    (see priority.py). The run's kernel is the one this process prepared (`prestart`),
+    else one started now; with `next_kernel`, the next run's kernel starts while this one
+    renders (a worker with more jobs to come). `since` is when the job started (a
+    `time.perf_counter()` reading; default now): the manifest's `first_cell` stage counts
+    from it.
+    """
+    since = time.perf_counter() if since is None else since
+    path = find(template)
+    destination = str(output)
+    output = storage.render_path(destination)
+    target = destination if storage.is_remote(destination) else str(output)
+    if output.suffix.lower() != ".mp4":
+        raise ParameterError("output", target, "a path ending in .mp4 (or an s3:// or gs:// URL)")
+    schema = parameters(path)
+    checked = _check(schema, {**values, "output": str(output)})
+    notebook = output.with_suffix(".ipynb")
+    manifest_path = Manifest.path_for(output)
+    _writable_folder(output.parent, target)
+    manifest_path.unlink(missing_ok=True)
+
+    log.info("rendering %s → %s", path.stem, target)
+    started = time.perf_counter()
+    with Supervision(
+        path, on_progress, cancel, output_dir=output.parent, since=since
+    ) as supervision:
+        try:
+            supervision.adopt(prestart.take(background, prepare_next=next_kernel))
+            papermill.execute_notebook(
+                str(path),
+                str(notebook),
+                parameters=checked,
+                kernel_name=prestart.KERNEL_NAME,
+                progress_bar=progress,
+                **supervision.engine_kwargs,
+            )
+        except prestart.KernelError as error:
+            raise TemplateRunError(f"template {path.stem!r}: {error}") from error
+        except papermill.PapermillExecutionError as error:
+            raise TemplateRunError(
+                f"template {path.stem!r} failed in cell {error.exec_count}: "
+                f"{error.ename}: {error.evalue} (executed notebook: {notebook})"
+            ) from error
+        except DeadKernelError as error:
+            raise TemplateRunError(
+                f"template {path.stem!r}: the kernel died ({error}); executed notebook: {notebook}"
+            ) from error
+        except OSError as error:  # papermill saving the notebook: a full or failing disk
+            raise TemplateRunError(
+                f"template {path.stem!r}: cannot write {error.filename or notebook} "
+                f"({error.strerror or error})"
+            ) from error
+    elapsed = time.perf_counter() - started
+
+    if not manifest_path.is_file():
+        raise TemplateRunError(
+            f"template {path.stem!r} finished without rendering: it wrote no {manifest_path.name}"
+        )
+    manifest = Manifest.model_validate(json.loads(manifest_path.read_text(encoding="utf-8")))
+    manifest.template = path.stem
+    manifest.parameters = {
+        **{name: p.default for name, p in schema.items()},
+        **checked,
+        "output": target,
+    }
+    manifest.notebook = str(notebook)
+    manifest.stages.update(supervision.stages)
+    manifest.stages["papermill"] = round(elapsed, 3)
+    if "assets.cache" in manifest.stages:  # the kernel's own log lines stay in the kernel
+        fetched = manifest.stages.get("assets.fetch")
+        log.info("remote assets: %s", f"fetched in {fetched} s" if fetched else "all cached")
+    write_text_atomic(manifest_path, manifest.model_dump_json(indent=2))
+    # Publishing rewrites the manifest to name where the files went (and uploads it
+    # last); a remote output's work directory goes whether or not the upload worked.
+    supervision.publishing()
+    try:
+        storage.publish(output, destination)
+        manifest = Manifest.model_validate_json(manifest_path.read_text(encoding="utf-8"))
+    finally:
+        storage.discard_work(output)
+    log.info("done in %.1f s: %s", elapsed, target)
+    return manifest

@@ -1,0 +1,248 @@
+"""Kernels for template runs, started before the run needs them.
+
+Starting a kernel is a process start, ipykernel's imports and then the engine's (numpy,
+OpenCV, Pillow, PyAV, onnxruntime...): several seconds on a 2-core machine, the same
+for a 6 s draft as for a 60 s short. So a kernel is started ahead, with the engine
+imported: a worker (the service's, a batch's) prepares the next job's kernel while the
+current job renders, and a single `neuroshorts render` starts its kernel beside its own
+imports. Each kernel serves one run and is shut down with it: no variable, module state
+or cache passes from one job to the next.
+
+A run adopts its kernel through papermill's engine registry (`kernel.ENGINE`): papermill's
+own nbclient engine, handed the started kernel instead of starting one. Only the
+kernel's launch moved; the notebook is executed exactly as papermill executes it.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import logging
+import os
+import queue
+import signal
+import tempfile
+import threading
+import time
+from concurrent.futures import Future
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from neuroshorts.output import progress
+from neuroshorts.templates import priority, processes
+
+log = logging.getLogger(__name__)
+
+KERNEL_NAME = "python3"
+#: The kernel talks to us over loopback only: its warning that TCP is unencrypted would
+#: otherwise greet every render on the terminal, and so would "KeyboardInterrupt caught
+#: in kernel" when jupyter_client interrupts it on shutdown; errors in cells reach us
+#: through papermill. History stays in memory, as nbclient's own default.
+ARGUMENTS = ("--IPKernelApp.log_level=CRITICAL", "--HistoryManager.hist_file=:memory:")
+#: What the templates import first, imported before the run; run silently, so the
+#: executed notebook's execution counts still start at 1.
+PRELOAD = (
+    "import neuroshorts.audio, neuroshorts.captions, neuroshorts.media.assets, "
+    "neuroshorts.output.encode, neuroshorts.output.timing, neuroshorts.scene, "
+    "neuroshorts.studio, neuroshorts.visuals"
+)
+STARTUP_TIMEOUT = 120.0
+
+
+class KernelError(RuntimeError):
+    """A kernel could not be started or could not import the engine."""
+
+
+@dataclass
+class Kernel:
+    """A started kernel with the engine imported, for one run.
+
+    `progress_file` is where its compositor writes encode progress (its environment
+    names it); `seconds` is how long the start and the imports took.
+    """
+
+    manager: Any  # jupyter_client's AsyncKernelManager, imported only when one starts
+    progress_file: Path
+    background: bool
+    seconds: float = 0.0
+
+    @property
+    def pid(self) -> int:
+        """The kernel's pid, which is also its process group (its ffmpeg is in it)."""
+        return self.manager.provisioner.pid
+
+    def alive(self) -> bool:
+        return processes.pid_alive(self.pid)
+
+    def kill(self) -> None:
+        """SIGKILL the kernel's process group and release its ports and files."""
+        from jupyter_core.utils import run_sync
+
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.pid, signal.SIGKILL)
+        with contextlib.suppress(Exception):  # reaps the process, frees its ports and files
+            run_sync(self.manager.shutdown_kernel)(now=True)
+        self.progress_file.unlink(missing_ok=True)
+
+
+def start(background: bool = False) -> Kernel:
+    """Start a kernel and import the engine in it (blocking; seconds, not milliseconds).
+
+    With `background`, the kernel (and the ffmpeg it will start) runs as background CPU
+    work from its first instruction (see priority.py).
+    """
+    from jupyter_client.manager import AsyncKernelManager
+    from jupyter_core.utils import run_sync
+
+    started = time.perf_counter()
+    handle, name = tempfile.mkstemp(prefix="neuroshorts-progress-", suffix=".txt")
+    os.close(handle)
+    manager = AsyncKernelManager(kernel_name=KERNEL_NAME)
+    kernel = Kernel(manager, Path(name), background)
+    try:
+        run_sync(manager.start_kernel)(
+            env=os.environ | {progress.ENV: name}, extra_arguments=list(ARGUMENTS)
+        )
+        if background:
+            priority.make_background(kernel.pid)
+        run_sync(_preload)(manager)
+    except BaseException:
+        if manager.has_kernel:
+            kernel.kill()
+        else:
+            kernel.progress_file.unlink(missing_ok=True)
+        raise
+    kernel.seconds = round(time.perf_counter() - started, 3)
+    log.debug("kernel %d started with the engine in %.2f s", kernel.pid, kernel.seconds)
+    return kernel
+
+
+async def _preload(manager: Any) -> None:
+    """Import the engine in the kernel, silently; fail at once if the kernel dies."""
+    client = manager.client()
+    client.start_channels()
+    try:
+        await client.wait_for_ready(timeout=STARTUP_TIMEOUT)
+        request = client.execute(PRELOAD, silent=True, store_history=False)
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while time.monotonic() < deadline:
+            try:
+                reply = await client.get_shell_msg(timeout=1.0)
+            except queue.Empty:
+                if not await manager.is_alive():
+                    raise KernelError("the kernel died while importing the engine") from None
+                continue
+            if reply["parent_header"].get("msg_id") != request:
+                continue
+            content = reply["content"]
+            if content["status"] != "ok":
+                raise KernelError(
+                    f"the kernel could not import the engine: {content.get('ename')}: "
+                    f"{content.get('evalue')}"
+                )
+            return
+        raise KernelError(f"the kernel did not import the engine in {STARTUP_TIMEOUT:.0f} s")
+    finally:
+        client.stop_channels()
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A kernel on its way: being started in a thread, or started and waiting."""
+
+    future: Future[Kernel]
+    background: bool
+
+    @classmethod
+    def start(cls, background: bool) -> Pending:
+        """`start(background)` in a thread of its own."""
+        future: Future[Kernel] = Future()
+
+        def run() -> None:
+            try:
+                future.set_result(start(background))
+            except BaseException as error:  # handed to whoever waits for the kernel
+                future.set_exception(error)
+
+        threading.Thread(target=run, name="kernel-start", daemon=True).start()
+        return cls(future, background)
+
+    def ready(self) -> Kernel:
+        """The kernel once started, alive: a kernel that died while it waited (killed,
+        out of memory) or failed to start is replaced by one started now (whose own
+        failure is raised)."""
+        # Waiting may be interrupted (a time limit's signal): that raises here, and is
+        # not the start's failure.
+        error = self.future.exception()
+        if error is not None:
+            log.warning("the kernel started ahead failed (%s); starting another", error)
+            return start(self.background)
+        kernel = self.future.result()
+        if kernel.alive():
+            return kernel
+        log.warning(
+            "the kernel started ahead (pid %d) died while idle; starting another", kernel.pid
+        )
+        kernel.kill()
+        return start(self.background)
+
+    def discard(self) -> None:
+        """Kill the kernel, now or as soon as it has started: it will not be used."""
+
+        def kill(done: Future[Kernel]) -> None:
+            if done.exception() is None:
+                done.result().kill()
+
+        self.future.add_done_callback(kill)
+
+
+# --- the kernel kept ready for this process's next run --------------------------------
+
+_lock = threading.Lock()
+_spare: Pending | None = None
+
+
+def prepare(background: bool = False) -> Future[Kernel]:
+    """Start the kernel for this process's next run, in a thread, unless one is on its
+    way; returns it on its way."""
+    global _spare
+    with _lock:
+        if _spare is None:
+            _spare = Pending.start(background)
+        return _spare.future
+
+
+def take(background: bool = False, *, prepare_next: bool = False) -> Pending:
+    """The kernel for a run starting now: the prepared one if there is one, else one
+    started now. With `prepare_next`, the next run's kernel starts behind it, while
+    this run renders.
+    """
+    global _spare
+    with _lock:
+        spare, _spare = _spare, None
+    if spare is None or spare.background != background:
+        if spare is not None:
+            spare.discard()
+        spare = Pending.start(background)
+    if prepare_next:
+        prepare(background)
+    return spare
+
+
+def discard_spare() -> None:
+    """Kill the kernel kept for a next run: the process is stopping. One still starting
+    is waited for, then killed: left alone, it could outlive this process."""
+    global _spare
+    with _lock:
+        spare, _spare = _spare, None
+    if spare is None:
+        return
+    try:
+        kernel = spare.future.result(timeout=STARTUP_TIMEOUT)
+    except Exception:  # it failed to start, and cleaned up after itself
+        return
+    kernel.kill()
+
+
+atexit.register(discard_spare)
