@@ -1,6 +1,6 @@
 """Benchmark: our render of a 30 s final-quality short against the encode floor and MoviePy.
 
-ours     `neuroshorts.output.encode.render` of a 30 s 1080x1920 short built like the explainer
+ours     `neuroshorts.render` of a 30 s 1080x1920 short built like the explainer
          template (Ken Burns over the bundled image, title card, word captions, Piper
          narration; narration is synthesised before timing starts).
 floor    ffmpeg decoding that very MP4 and re-encoding its frames and audio with the same

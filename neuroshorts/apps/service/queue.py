@@ -1,4 +1,4 @@
-"""The Celery app: render jobs travel as one small message each, `neuroshorts.output.encode(id)`.
+"""The Celery app: render jobs travel as one small message each, `neuroshorts.render(id)`.
 
 Messages carry only the job id; the job itself lives in the store, so a message can be
 delivered twice, late, or after a restart and the worker still does the right thing
@@ -23,7 +23,7 @@ from neuroshorts.apps.service.config import Settings
 
 log = logging.getLogger(__name__)
 
-RENDER_TASK = "neuroshorts.output.encode"
+RENDER_TASK = "neuroshorts.render"
 
 
 def make_celery(settings: Settings) -> Celery:
