@@ -2,15 +2,10 @@
 
 Frames come from `Short.planes`, composed in yuv420p, the encoder's own format; the
 studio preview shows the same frames converted to RGB (`Short.frame`). They are piped
-raw into the ffmpeg that imageio-ffmpeg ships, one at a time: memory stays flat however
-long the video is, and ffmpeg does no pixel conversion, so x264 gets nearly all of the
-CPU. Writing from a second thread over a bounded queue was measured (240 Ken Burns
-frames at 1080x1920) and gained nothing within noise, so frames are written in turn.
-The pipe is widened from Linux's 64 KB to 1 MB, so a 3 MB frame is 3 writes that wake
-ffmpeg, not 48 (0.2-0.35 s less CPU in each process for a 30 s final). While x264
-encodes, OpenCV composes on one thread: x264's own threads keep every core busy, and
-OpenCV splitting each resize across cores cost 12-25% more CPU a frame (3.7 vs 3.3 ms
-at 1080x1920, 1.25 vs 0.94 ms at 540x960) for speed the encoder cannot use.
+raw into the ffmpeg that imageio-ffmpeg ships, one at a time, through a widened pipe,
+while OpenCV composes on one thread: memory stays flat however long the video is, ffmpeg
+does no pixel conversion, and x264 gets nearly all of the CPU (the measurements behind
+each choice: docs/decisions/compositor.md).
 
 Every file is written under a temporary name and moved into place only when complete,
 so a failed render never leaves a playable-looking half video.

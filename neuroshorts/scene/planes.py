@@ -2,11 +2,9 @@
 
 Composing in the encoder's own format halves the samples every per-frame operation
 touches (1.5 bytes a pixel instead of 3) and spares ffmpeg an RGB→YUV conversion of
-every frame. Measured on a 2-core machine for a Ken Burns short at 1080x1920, x264
-`medium`: composing RGB and converting in ffmpeg cost 1.34x the encode floor, composing
-YUV 1.10x. RGB(A) artwork (text, logos) is converted once, premultiplied by its alpha,
-and the preview converts the composed frame back to RGB, so preview and encoder share
-one frame.
+every frame (1.34x the encode floor against 1.10x: docs/decisions/compositor.md).
+RGB(A) artwork (text, logos) is converted once, premultiplied by its alpha, and the
+preview converts the composed frame back to RGB, so preview and encoder share one frame.
 
 Colours follow BT.709 with limited ("tv") range, which is what the encoder tags.
 """

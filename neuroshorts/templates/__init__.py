@@ -89,7 +89,7 @@ def template_dirs() -> list[Path]:
     """
     configured = os.environ.get("NEUROSHORTS_TEMPLATES", "")
     dirs = [Path(p) for p in configured.split(os.pathsep) if p]
-    dirs += [Path.cwd() / "templates", Path(__file__).resolve().parent.parent / "templates"]
+    dirs += [Path.cwd() / "templates", Path(__file__).resolve().parents[2] / "templates"]
     unique: list[Path] = []
     for directory in dirs:
         if directory.is_dir() and directory.resolve() not in unique:

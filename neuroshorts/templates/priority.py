@@ -1,25 +1,10 @@
 """Rendering as background work: a render takes only the CPU nothing else wants.
 
-A worker beside the API (`neuroshorts serve`, a laptop, a small server) must not make
-the API slow. Measured on 2 cores with two renders encoding, a sleeping thread of the
-API woke 40 ms late at p99 with the renders at nice 10, and the submit p99 was ~0.5 s.
-Nice alone cannot do it, because the scheduler first shares the CPU between groups and
-only then between the threads of a group: jupyter_client starts each kernel in a
-session of its own, and with autogroup scheduling (on by default on most Linux systems)
-each session is a group weighted like any other, whatever its threads' nice. So a
-render's kernel, before it does any work, gets (each step where the system allows it):
-
-- a cgroup with `cpu.idle` set (cgroup v1's cpu controller, writable by root): the
-  scheduler preempts its tasks at once for any other group's (wake-up p99 1 ms, from
-  11 ms with the next two steps alone);
-- the SCHED_IDLE policy, which the kernel's later threads and its ffmpeg inherit: the
-  same between threads of one group (a container running `serve`);
-- its session's autogroup niced to 19, so the group as a whole yields too;
-- on another OS, nice 19.
-
-A render on an otherwise idle machine runs as fast as before. Under cgroup v2 (systemd,
-most containers) the operator grants the idle weight instead: `CPUWeight=idle` for a
-systemd unit, a small `cpu_shares` for a container (see docker-compose.yml).
+A worker beside the API (`neuroshorts serve`, a laptop) must not make the API slow, and
+nice alone cannot do it: with autogroup scheduling each kernel's session is a CPU group
+weighted like any other. So a render's kernel gets, where the system allows, a cgroup
+with `cpu.idle`, the SCHED_IDLE policy, its autogroup niced to 19, else nice 19. The
+measurements and the cgroup v2 alternative: docs/decisions/background-priority.md.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ PREFIX = "neuroshorts.apps.service"
 
 
 def module_name(path: Path) -> str:
-    parts = path.relative_to(PACKAGE.parent.parent).with_suffix("").parts
+    parts = path.relative_to(PACKAGE.parents[2]).with_suffix("").parts
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
