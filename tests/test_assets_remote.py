@@ -22,9 +22,10 @@ from media import write_circle_video, write_tone
 from PIL import Image
 
 from neuroshorts import templates, visuals
-from neuroshorts.media.assets import AssetError, AssetNotFoundError, resolve
+from neuroshorts.errors import AssetError, AssetNotFoundError, Refused, TemplateRunError
+from neuroshorts.media.assets import resolve
 from neuroshorts.media.cache import Cache
-from neuroshorts.media.policy import Policy, Refused
+from neuroshorts.media.policy import Policy
 from neuroshorts.scene import Canvas, Span
 
 RED = (200, 30, 30)
@@ -454,6 +455,6 @@ def test_a_bad_asset_fails_the_render_naming_the_parameter(
     output = tmp_path / "out" / "short.mp4"
     values = {"script": "Short test.", "quality": "draft", parameter: value}
     pattern = f"{parameter}: '{re.escape(value)}' {message}"
-    with pytest.raises(templates.TemplateRunError, match=pattern):
+    with pytest.raises(TemplateRunError, match=pattern):
         templates.run("explainer", values, output, progress=False)
     assert not output.exists() and not output.with_suffix(".json").exists()

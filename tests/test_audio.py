@@ -12,14 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from neuroshorts.audio import (
-    DEFAULT_VOICE,
-    MIN_WORD_SECONDS,
-    Narration,
-    VoiceError,
-    fill_and_order,
-    narrate,
-)
+from neuroshorts.audio import DEFAULT_VOICE, MIN_WORD_SECONDS, Narration, fill_and_order, narrate
+from neuroshorts.errors import VoiceError
 from neuroshorts.scene import AudioTrack
 
 HELLO = "Hello world. In 2024, we shipped 3 things: fast, small, and free!"

@@ -13,6 +13,7 @@ from media import probe
 from terminal import run_in_terminal
 
 from neuroshorts.apps import batch
+from neuroshorts.errors import BatchError
 
 NEUROSHORTS = str(Path(sys.executable).parent / "neuroshorts")
 
@@ -71,12 +72,12 @@ def test_jsonl_json_and_raw_text_are_read_by_suffix_or_by_their_first_character(
     ],
 )
 def test_bad_rows_are_refused_naming_the_row_or_line(text, kind, message):
-    with pytest.raises(batch.BatchError, match=message.replace("(", r"\(").replace(")", r"\)")):
+    with pytest.raises(BatchError, match=message.replace("(", r"\(").replace(")", r"\)")):
         batch.read_rows(text, kind)
 
 
 def test_a_missing_rows_file_is_named():
-    with pytest.raises(batch.BatchError, match="nope.csv: no such rows file"):
+    with pytest.raises(BatchError, match="nope.csv: no such rows file"):
         batch.read_rows(Path("nope.csv"))
 
 
@@ -84,9 +85,9 @@ def test_text_is_never_taken_for_a_file_name(tmp_path):
     """Request bodies reach read_rows as text: a body naming a file must not read it."""
     secret = tmp_path / "secret.csv"
     secret.write_text("script\nprivate words\n")
-    with pytest.raises(batch.BatchError, match="no rows to render; to read a file named"):
+    with pytest.raises(BatchError, match="no rows to render; to read a file named"):
         batch.read_rows(str(secret))
-    with pytest.raises(batch.BatchError) as error:
+    with pytest.raises(BatchError) as error:
         batch.read_rows(str(secret), kind="jsonl")
     assert "private" not in str(error.value)
 
@@ -136,7 +137,7 @@ def test_common_values_apply_to_every_row_and_a_row_value_wins(tmp_path):
 def test_bad_rows_and_patterns_are_refused_naming_row_and_column(
     tmp_path, rows, pattern, common, message
 ):
-    with pytest.raises(batch.BatchError) as error:
+    with pytest.raises(BatchError) as error:
         batch.plan("explainer", rows, str(tmp_path / pattern), common)
     assert message in str(error.value)
 

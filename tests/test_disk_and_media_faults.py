@@ -12,6 +12,7 @@ import imageio_ffmpeg
 import pytest
 
 from neuroshorts import templates
+from neuroshorts.errors import ParameterError, TemplateRunError
 
 FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
 DRAFT = {"script": "A full disk is no reason to lie.", "quality": "draft", "music": "none"}
@@ -47,7 +48,7 @@ def leftovers(folder: Path) -> list[str]:
 
 def test_a_full_disk_fails_the_render_and_leaves_only_the_executed_notebook(mount):
     disk = mount("size=96k")  # room for the notebook, not for the video
-    with pytest.raises(templates.TemplateRunError, match="No space left on device"):
+    with pytest.raises(TemplateRunError, match="No space left on device"):
         templates.run("explainer", DRAFT, disk / "x.mp4", progress=False)
     assert leftovers(disk) == []  # no video, no partial video, no manifest or sidecar
     assert (disk / "x.ipynb").is_file()  # the record of what went wrong
@@ -55,7 +56,7 @@ def test_a_full_disk_fails_the_render_and_leaves_only_the_executed_notebook(moun
 
 def test_a_read_only_output_folder_is_refused_before_any_kernel_starts(mount):
     disk = mount("ro,size=1m")
-    with pytest.raises(templates.ParameterError, match="output.*Read-only file system"):
+    with pytest.raises(ParameterError, match="output.*Read-only file system"):
         templates.run("explainer", DRAFT, disk / "x.mp4", progress=False)
     assert list(disk.iterdir()) == []
 
@@ -90,6 +91,6 @@ def test_corrupt_media_fail_naming_the_parameter_and_write_no_video(
     corrupt, tmp_path, parameter, name
 ):
     value = f"file:{corrupt / name}" if parameter == "voice" else str(corrupt / name)
-    with pytest.raises(templates.TemplateRunError, match=rf"{parameter}: .*{name}"):
+    with pytest.raises(TemplateRunError, match=rf"{parameter}: .*{name}"):
         templates.run("explainer", {**DRAFT, parameter: value}, tmp_path / "x.mp4", progress=False)
     assert leftovers(tmp_path) == []

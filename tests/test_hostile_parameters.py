@@ -12,6 +12,7 @@ import nbformat
 import pytest
 
 from neuroshorts import templates, visuals
+from neuroshorts.errors import TemplateRunError
 
 HOSTILE = [
     "Say \"hi\" and 'bye'.",
@@ -71,7 +72,7 @@ def test_jinja_in_a_value_cannot_reach_python_internals():
 
 
 def test_a_hostile_title_is_refused_inside_the_render_and_writes_no_video(tmp_path):
-    with pytest.raises(templates.TemplateRunError, match="title"):
+    with pytest.raises(TemplateRunError, match="title"):
         templates.run(
             "explainer",
             {"script": "Hi.", "title": HOSTILE[-1], "quality": "draft"},

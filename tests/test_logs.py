@@ -9,6 +9,7 @@ import pytest
 
 from neuroshorts import templates
 from neuroshorts.apps import logs
+from neuroshorts.errors import TemplateRunError
 
 #: A text record starts with its timestamp; lines that don't (tracebacks) continue it.
 RECORD_START = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} ")
@@ -133,7 +134,7 @@ def failed_job(tmp_path_factory):
         )
         bystander.start()
         bystander.join()
-        with pytest.raises(templates.TemplateRunError) as raised:
+        with pytest.raises(TemplateRunError) as raised:
             templates.run(
                 "explainer",
                 {

@@ -20,8 +20,9 @@ import pytest
 from media import probe
 
 from neuroshorts import templates
+from neuroshorts.errors import RunCancelled
 from neuroshorts.templates import prestart
-from neuroshorts.templates.kernel import Progress, RunCancelled
+from neuroshorts.templates.kernel import Progress
 from neuroshorts.templates.processes import group_alive, pid_alive
 
 PARAMETERS = """\

@@ -8,14 +8,8 @@ from media import decoded_audio, decoded_frames, probe, tone_short
 from PIL import Image
 
 from neuroshorts import captions, visuals
-from neuroshorts.output.encode import (
-    QUALITIES,
-    RenderError,
-    encode,
-    get_quality,
-    render,
-    thumbnail_time,
-)
+from neuroshorts.errors import RenderError
+from neuroshorts.output.encode import QUALITIES, encode, get_quality, render, thumbnail_time
 from neuroshorts.scene import AudioTrack, Canvas, Layer, Short, Span
 
 AVCOL_SPC_BT709 = 1

@@ -10,6 +10,7 @@ from media import probe
 
 from neuroshorts import studio, templates
 from neuroshorts.apps import cli
+from neuroshorts.errors import TemplateError
 from neuroshorts.templates import scaffold
 
 
@@ -52,7 +53,7 @@ def test_new_template_renders_a_draft(tmp_path):
 
 @pytest.mark.parametrize("name", ["../escape", "two words", "", "-dash", "a/b", "x.ipynb"])
 def test_names_that_are_not_plain_words_are_refused(tmp_path, name):
-    with pytest.raises(templates.TemplateError, match="not a plain word"):
+    with pytest.raises(TemplateError, match="not a plain word"):
         scaffold.create(name, tmp_path)
     assert list(tmp_path.iterdir()) == []
 

@@ -26,8 +26,9 @@ from media import probe, write_tone
 from PIL import Image
 
 from neuroshorts import templates
+from neuroshorts.errors import AssetError, PublishError
 from neuroshorts.media import storage
-from neuroshorts.media.assets import AssetError, resolve
+from neuroshorts.media.assets import resolve
 from neuroshorts.settings import data_dir
 
 NEUROSHORTS = str(Path(sys.executable).parent / "neuroshorts")
@@ -173,12 +174,12 @@ def test_a_failed_upload_leaves_nothing_at_the_destination(s3, tmp_path):
     notebook = video.with_suffix(".ipynb")
     notebook.unlink()
     notebook.symlink_to("/proc/self/mem")
-    with pytest.raises(storage.PublishError, match=r"output: could not upload clip.ipynb to s3"):
+    with pytest.raises(PublishError, match=r"output: could not upload clip.ipynb to s3"):
         storage.publish(video, f"s3://{bucket}/x/clip.mp4")
     s3.invalidate_cache()
     assert s3.find(bucket) == []
 
-    with pytest.raises(storage.PublishError, match="could not upload .*bucket does not exist"):
+    with pytest.raises(PublishError, match="could not upload .*bucket does not exist"):
         storage.publish(video, f"s3://no-such-{bucket}/x/clip.mp4")
 
 
@@ -191,7 +192,7 @@ def test_share_link_lifetime_is_configurable(s3, tmp_path, monkeypatch):
     assert s3.exists(f"{bucket}/quiet.mp4")
     for bad in ("ten", "604801"):
         monkeypatch.setenv("NEUROSHORTS_SHARE_EXPIRY", bad)
-        with pytest.raises(storage.PublishError, match=f"NEUROSHORTS_SHARE_EXPIRY: '{bad}' is"):
+        with pytest.raises(PublishError, match=f"NEUROSHORTS_SHARE_EXPIRY: '{bad}' is"):
             storage.publish(video, f"s3://{bucket}/other.mp4")
     s3.invalidate_cache()
     assert not s3.exists(f"{bucket}/other.mp4")
@@ -236,7 +237,7 @@ def test_missing_gcs_objects_and_buckets_are_named(gs, tmp_path):
     with pytest.raises(AssetError, match=f"music: 'gs://{bucket}/gone.wav' was not found"):
         resolve(f"gs://{bucket}/gone.wav", field="music")
     video = fake_render(tmp_path / "work")
-    with pytest.raises(storage.PublishError, match="could not upload clip.srt to gs://no-such-"):
+    with pytest.raises(PublishError, match="could not upload clip.srt to gs://no-such-"):
         storage.publish(video, f"gs://no-such-{bucket}/x/clip.mp4")
 
 
@@ -244,15 +245,16 @@ WITHOUT_GCSFS = """
 import sys
 sys.modules["gcsfs"] = None  # as if the [gcs] extra were not installed
 from pathlib import Path
+from neuroshorts.errors import AssetError, PublishError
 from neuroshorts.media import storage
-from neuroshorts.media.assets import AssetError, resolve
+from neuroshorts.media.assets import resolve
 try:
     resolve("gs://bucket/photo.jpg", field="background")
 except AssetError as error:
     print(error)
 try:
     storage.publish(Path(sys.argv[1]), "gs://bucket/clip.mp4")
-except storage.PublishError as error:
+except PublishError as error:
     print(error)
 """
 

@@ -9,12 +9,12 @@ import threading
 
 import pytest
 
+from neuroshorts.errors import ClockError
 from neuroshorts.studio.feed import (
     LEAD_SECONDS,
     MAX_IN_FLIGHT,
     PAUSED_AHEAD,
     Clock,
-    ClockError,
     FrameFeed,
     lookahead,
     playhead,

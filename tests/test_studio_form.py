@@ -17,6 +17,7 @@ from media import decoded_frames, decoded_jpeg, probe
 from PIL import Image
 
 from neuroshorts import studio, templates
+from neuroshorts.errors import ParameterError
 from neuroshorts.studio import form
 from neuroshorts.templates import presets
 
@@ -89,7 +90,7 @@ def test_a_refused_value_shows_the_validators_message_and_nothing_builds_or_rend
     ui = make(tmp_path)
     version = ui.player.version
     ui.form.fields["zoom"].set("big")
-    message = str(templates.ParameterError("zoom", "big", "a float"))
+    message = str(ParameterError("zoom", "big", "a float"))
     assert message in html.unescape(ui.form.fields["zoom"].error.value)
     time.sleep(0.2)
     assert ui.player.version == version

@@ -27,8 +27,9 @@ from neuroshorts.captions import (
     write_vtt,
 )
 from neuroshorts.captions.layout import balanced_lines
+from neuroshorts.errors import GlyphError
 from neuroshorts.scene import Canvas, Word
-from neuroshorts.scene.typography import GlyphError, split_runs
+from neuroshorts.scene.typography import split_runs
 
 SMALL = Canvas(270, 480)
 

@@ -15,6 +15,7 @@ from terminal import FRAMES, run_in_terminal
 
 from neuroshorts import templates
 from neuroshorts.apps.service.schemas import RenderRequest
+from neuroshorts.errors import ParameterError, TemplateError, TemplateRunError
 from neuroshorts.templates import presets
 
 REPO = Path(__file__).resolve().parent.parent
@@ -51,7 +52,7 @@ def test_listing_finds_templates_by_name_with_a_description():
 
 @pytest.mark.parametrize("name", ["nope", "../templates/explainer", "/etc/passwd"])
 def test_unknown_template_lists_the_available_ones(name):
-    with pytest.raises(templates.TemplateError, match="available: .*explainer"):
+    with pytest.raises(TemplateError, match="available: .*explainer"):
         templates.find(name)
 
 
@@ -74,7 +75,7 @@ def test_command_line_strings_become_the_declared_types():
     ],
 )
 def test_bad_parameters_are_refused_naming_the_parameter(values, message):
-    with pytest.raises(templates.ParameterError) as error:
+    with pytest.raises(ParameterError) as error:
         templates.validate("explainer", values)
     assert str(error.value).startswith(message)
 
@@ -112,7 +113,7 @@ def test_hashes_in_defaults_and_equals_in_help_are_read_right(tmp_path):
     ],
 )
 def test_malformed_parameters_cells_are_reported(tmp_path, source, message):
-    with pytest.raises(templates.TemplateError, match=re.escape(message)):
+    with pytest.raises(TemplateError, match=re.escape(message)):
         templates.parameters(write_template(tmp_path, source))
 
 
@@ -166,7 +167,7 @@ def test_new_defaults_are_written_into_the_parameters_cell_and_nothing_else(tmp_
     assert schema["title"].help == "the title, # kept" and schema["script"].section == "Words"
     after = json.loads(path.read_text())
     assert after["cells"][1:] == before["cells"][1:] and after["metadata"] == before["metadata"]
-    with pytest.raises(templates.ParameterError, match="'zoom': got 'big', expected a float"):
+    with pytest.raises(ParameterError, match="'zoom': got 'big', expected a float"):
         templates.set_defaults(path, {"zoom": "big"})
     assert templates.parameters(path)["zoom"].default == 1.25  # a refused value writes nothing
 
@@ -182,7 +183,7 @@ def test_a_saved_request_renders_from_the_cli_and_a_plain_parameters_file_still_
     plain = tmp_path / "plain.json"
     plain.write_text('{"title": "Hola"}')
     assert presets.load(plain, "explainer") == {"title": "Hola"}
-    with pytest.raises(templates.ParameterError, match="'news', the template to render"):
+    with pytest.raises(ParameterError, match="'news', the template to render"):
         presets.load(saved, "news")
 
 
@@ -333,6 +334,6 @@ def test_a_video_background_can_bring_its_own_sound_into_the_mix(tmp_path):
     around = np.median(spectrum[(np.abs(hz - 5000) > 200) & (np.abs(hz - 5000) < 1000)])
     assert tone > 6 * around  # the clip's 5 kHz hum is heard (muted, the ratio is ~1.6)
 
-    with pytest.raises(templates.TemplateRunError, match="background_sound: .* not a video"):
+    with pytest.raises(TemplateRunError, match="background_sound: .* not a video"):
         templates.run("explainer", {**values, "background_sound": "mix"}, tmp_path / "no.mp4")
     assert not (tmp_path / "no.mp4").exists()

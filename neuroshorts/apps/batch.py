@@ -32,8 +32,9 @@ from queue import Empty
 from typing import Any
 
 from neuroshorts import templates
+from neuroshorts.errors import BatchError, ParameterError, RunCancelled, TemplateRunError
 from neuroshorts.templates import prestart
-from neuroshorts.templates.kernel import Progress, RunCancelled
+from neuroshorts.templates.kernel import Progress
 
 log = logging.getLogger(__name__)
 
@@ -42,10 +43,6 @@ _SUFFIXES = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jso
 #: Characters a row's value may not bring into a file name (path separators, controls,
 #: the ones Windows forbids), so `{title}` in a pattern can never leave its folder.
 _UNSAFE = re.compile(r'[\\/\x00-\x1f:*?"<>|]')
-
-
-class BatchError(ValueError):
-    """Bad batch input; the message names the row (or line) and column at fault."""
 
 
 @dataclass(frozen=True)
@@ -194,7 +191,7 @@ def plan(
         raise BatchError("common parameter 'output': the output pattern names each row's file")
     try:
         templates.validate(template, common)
-    except templates.ParameterError as error:
+    except ParameterError as error:
         raise BatchError(f"common {error}") from None
     defaults = {name: p.default for name, p in templates.parameters(template).items()}
     fields = _pattern_fields(output_pattern, set(defaults) - {"output"})
@@ -208,7 +205,7 @@ def plan(
             )
         try:
             values = templates.validate(template, {**common, **row})
-        except templates.ParameterError as error:
+        except ParameterError as error:
             raise BatchError(
                 f"row {number}, column {error.name!r}: got {error.value!r}, "
                 f"expected {error.expected}"
@@ -379,7 +376,7 @@ def _render_row(template: str, job: RowJob) -> RowResult:
             next_kernel=more,
         )
     except Exception as error:
-        expected = templates.TemplateRunError | templates.ParameterError | RunCancelled
+        expected = TemplateRunError | ParameterError | RunCancelled
         if not isinstance(error, expected):
             log.exception("row %d: unexpected error", job.row)
         message = str(error) or type(error).__name__

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from neuroshorts import __version__, templates
 from neuroshorts.apps import bars, batch, logs, watch
-from neuroshorts.output.encode import RenderError
+from neuroshorts.errors import ApiError, BatchError, InputError, RunError, VoiceError, WatchError
 from neuroshorts.templates import presets, scaffold
 
 log = logging.getLogger("neuroshorts.apps.cli")
@@ -227,7 +227,7 @@ def _batch(args: argparse.Namespace) -> int:
     try:
         rows = batch.read_rows(args.rows)
         batch.plan(args.template, rows, args.output, common)  # refuse bad input before the bar
-    except batch.BatchError as error:
+    except BatchError as error:
         log.error("%s", error)
         return EXIT_BAD_INPUT
     bar = bars.BatchBar(len(rows), disable=_bar_off(args))
@@ -259,7 +259,7 @@ def _batch(args: argparse.Namespace) -> int:
 
 
 def _voices(args: argparse.Namespace) -> int:
-    from neuroshorts.audio import VoiceError, narrate, voice_catalogue
+    from neuroshorts.audio import narrate, voice_catalogue
 
     try:
         if args.action == "list":
@@ -286,7 +286,7 @@ def _voices(args: argparse.Namespace) -> int:
 
 
 def _list_voices(language: str | None) -> int:
-    from neuroshorts.audio import VoiceError, voice_catalogue
+    from neuroshorts.audio import voice_catalogue
 
     voices = voice_catalogue.local_voices()
     try:
@@ -357,7 +357,7 @@ def _watch(args: argparse.Namespace) -> int:
             failed += not outcome.ok
             detail = outcome.video if outcome.ok else f"failed: {outcome.error}"
             print(f"{outcome.job}\t{detail}", flush=True)
-    except watch.WatchError as error:
+    except WatchError as error:
         log.error("%s", error)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
@@ -396,7 +396,7 @@ def _service(args: argparse.Namespace) -> int:
 def _submit(args: argparse.Namespace) -> int:
     import httpx
 
-    from neuroshorts.apps.service.client import ApiError, Client
+    from neuroshorts.apps.service.client import Client
 
     settings = _settings(argparse.Namespace())
     url = args.url or os.environ.get(
@@ -452,12 +452,12 @@ def main(argv: list[str] | None = None) -> int:
     }[args.command]
     try:
         return handler(args)
-    except (templates.ParameterError, templates.TemplateError) as error:
+    except InputError as error:  # a parameter, a template, a media reference...
         log.error("%s", error)
         return EXIT_BAD_INPUT
     except ValidationError as error:
         log.error("bad NEUROSHORTS_* setting: %s", error)
         return EXIT_BAD_INPUT
-    except (templates.TemplateRunError, RenderError) as error:
+    except RunError as error:  # the notebook, ffmpeg, publishing
         log.error("%s", error)
         return EXIT_FAILED

@@ -35,6 +35,7 @@ from typing import Any
 
 from neuroshorts import templates
 from neuroshorts.apps import logs
+from neuroshorts.errors import JobError, ParameterError, TemplateError, TemplateRunError, WatchError
 from neuroshorts.output.files import write_text_atomic
 
 log = logging.getLogger(__name__)
@@ -42,18 +43,6 @@ log = logging.getLogger(__name__)
 PROCESSING, DONE, FAILED = "processing", "done", "failed"
 LOCK_NAME = ".watch.lock"
 _JOB_KEYS = {"template", "parameters", "output"}
-
-
-class WatchError(RuntimeError):
-    """The folder cannot be watched (missing, or another watcher holds it)."""
-
-
-class JobError(ValueError):
-    """A job file is malformed; names the field, the value and what was expected."""
-
-    def __init__(self, field: str, value: Any, expected: str) -> None:
-        self.field = field
-        super().__init__(f"{field!r}: got {value!r}, expected {expected}")
 
 
 @dataclass(frozen=True)
@@ -199,9 +188,9 @@ def _process(claimed: Path, inbox: Path, outputs: Path) -> Outcome:
             job = read_job(claimed)
             output = _output_path(job, stem, outputs)
             manifest = templates.run(job.template, job.parameters, output, progress=False)
-        except (JobError, templates.ParameterError, templates.TemplateError) as error:
+        except (JobError, ParameterError, TemplateError) as error:
             return _fail(claimed, inbox, error, "invalid", output)
-        except templates.TemplateRunError as error:
+        except TemplateRunError as error:
             return _fail(claimed, inbox, error, "render", output)
         except Exception as error:  # one broken job must not stop the watcher
             log.exception("%s: unexpected error", name)
@@ -260,9 +249,9 @@ def _culprit(error: Exception) -> tuple[str | None, str | None]:
     """The job field and the template parameter an error is about, when it is about one."""
     if isinstance(error, JobError):
         return error.field, None
-    if isinstance(error, templates.ParameterError):
+    if isinstance(error, ParameterError):
         return "parameters", error.name
-    if isinstance(error, templates.TemplateError):
+    if isinstance(error, TemplateError):
         return "template", None
     return None, None
 

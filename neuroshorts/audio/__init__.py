@@ -6,14 +6,13 @@ effects under the narration, ducks the music while the voice speaks and masters 
 result to a platform loudness. Everything but edge-tts runs offline.
 """
 
-from neuroshorts.audio.decode import AudioFileError
 from neuroshorts.audio.mastering import Loudness, measure
 from neuroshorts.audio.mixing import Effect, mix
 from neuroshorts.audio.music import bed_names
 from neuroshorts.audio.narration import Narration, narrate
-from neuroshorts.audio.speech import VoiceError
 from neuroshorts.audio.voices import DEFAULT_VOICE
 from neuroshorts.audio.words import MIN_WORD_SECONDS, fill_and_order
+from neuroshorts.errors import AudioFileError, VoiceError
 
 __all__ = [
     "DEFAULT_VOICE",

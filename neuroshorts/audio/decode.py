@@ -13,11 +13,8 @@ from pathlib import Path
 import imageio_ffmpeg
 import numpy as np
 
+from neuroshorts.errors import AudioFileError
 from neuroshorts.output.files import atomic_path
-
-
-class AudioFileError(ValueError):
-    """A file that is not readable audio."""
 
 
 def decode(path: str | Path, rate: int, channels: int = 1, *, field: str = "audio") -> np.ndarray:

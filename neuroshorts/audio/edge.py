@@ -15,8 +15,9 @@ from collections.abc import Sequence
 import numpy as np
 
 from neuroshorts.audio.decode import decode
-from neuroshorts.audio.speech import Speech, VoiceError
+from neuroshorts.audio.speech import Speech
 from neuroshorts.audio.words import Span
+from neuroshorts.errors import VoiceError
 
 RATE = 24_000
 _TICKS_PER_SECOND = 10_000_000  # boundary offsets are in 100 ns units

@@ -19,8 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from neuroshorts.audio.speech import Speech, VoiceError, silence
+from neuroshorts.audio.speech import Speech, silence
 from neuroshorts.audio.words import Span, sentences
+from neuroshorts.errors import VoiceError
 
 logger = logging.getLogger(__name__)
 

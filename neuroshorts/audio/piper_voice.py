@@ -23,8 +23,9 @@ import numpy as np
 from piper import PiperVoice, SynthesisConfig
 from piper.const import BOS, EOS
 
-from neuroshorts.audio.speech import Speech, VoiceError
+from neuroshorts.audio.speech import Speech
 from neuroshorts.audio.words import Span
+from neuroshorts.errors import VoiceError
 from neuroshorts.settings import data_dir
 
 logger = logging.getLogger(__name__)

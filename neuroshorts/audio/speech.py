@@ -11,10 +11,6 @@ import numpy as np
 from neuroshorts.audio.words import Span
 
 
-class VoiceError(ValueError):
-    """A voice string that names no available voice, or a voice that cannot run here."""
-
-
 @dataclass(frozen=True)
 class Speech:
     """Mono float32 samples in [-1, 1] and one span (or None) per script word."""

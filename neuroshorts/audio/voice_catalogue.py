@@ -28,7 +28,7 @@ from typing import Any
 import httpx
 
 from neuroshorts.audio.piper_voice import BUNDLED, model_files, voices_dir
-from neuroshorts.audio.speech import VoiceError
+from neuroshorts.errors import VoiceError
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,8 @@ from neuroshorts.audio.edge import EdgeNarrator
 from neuroshorts.audio.espeak import EspeakNarrator
 from neuroshorts.audio.piper_voice import BUNDLED, PiperNarrator
 from neuroshorts.audio.recording import BroughtNarration
-from neuroshorts.audio.speech import Voice, VoiceError
+from neuroshorts.audio.speech import Voice
+from neuroshorts.errors import VoiceError
 
 DEFAULT_VOICE = f"piper:{BUNDLED}"
 ENGINES = ("piper", "espeak", "edge", "file")

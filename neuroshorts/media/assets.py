@@ -20,9 +20,17 @@ from importlib.resources import files
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlsplit
 
+from neuroshorts.errors import (
+    AssetError,
+    AssetNotFoundError,
+    CheckError,
+    ContentError,
+    MissingExtraError,
+    Refused,
+)
 from neuroshorts.media import content, fetch, stock
 from neuroshorts.media.cache import Cache
-from neuroshorts.media.policy import Policy, Refused
+from neuroshorts.media.policy import Policy
 from neuroshorts.output.timing import substage
 
 log = logging.getLogger(__name__)
@@ -32,21 +40,6 @@ REMOTE_SCHEMES = ("http", "https", "s3", "gs")
 _SUPPORTED = "a file path, file://, builtin:NAME, http(s)://, s3://, gs:// or stock: reference"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _BUILTIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
-
-
-class AssetError(ValueError):
-    """An asset reference that cannot be used: names the parameter, the value and what fits."""
-
-    def __init__(
-        self, field: str, reference: str, problem: str, expected: str, *, subject: str = ""
-    ) -> None:
-        self.field, self.reference = field, reference
-        self.problem, self.expected = problem, expected
-        super().__init__(f"{field}: {subject or repr(reference)} {problem}; expected {expected}")
-
-
-class AssetNotFoundError(AssetError, FileNotFoundError):
-    """The reference is well formed, but nothing is there."""
 
 
 def builtin_dir() -> Path:
@@ -75,7 +68,7 @@ def resolve(reference: str, *, field: str = "asset") -> Path:
     try:
         policy.check_scheme(scheme)
     except Refused as refused:
-        raise AssetError(field, reference, refused.reason, refused.expected) from None
+        raise AssetError(field, reference, refused.problem, refused.expected) from None
     if scheme == "builtin":
         return _builtin(reference, field)
     if scheme == "file":
@@ -114,7 +107,7 @@ def _local(reference: str, field: str) -> Path:
     if content.kind_of(path.suffix) != "media":
         try:
             content.check(path, path.suffix)
-        except content.ContentError as error:
+        except ContentError as error:
             raise AssetError(field, reference, error.problem, error.expected) from None
     return path
 
@@ -174,17 +167,13 @@ def _download(reference: str, field: str, policy: Policy, cache: Cache, key: str
             if not name.endswith(suffix):
                 partial.rename(folder / (name + suffix))
             return cache.commit("assets", key, folder)
-    except stock.StockError as error:
-        raise AssetError(field, reference, error.problem, error.expected) from None
     except Refused as refused:
         raise AssetError(
-            field, reference, "is refused: " + refused.reason, refused.expected
+            field, reference, "is refused: " + refused.problem, refused.expected
         ) from None
-    except fetch.TooLargeError as error:
-        raise AssetError(field, reference, error.reason, "a smaller file") from None
-    except content.ContentError as error:
+    except CheckError as error:  # the stock search, the size limit, the content check
         raise AssetError(field, reference, error.problem, error.expected) from None
-    except fetch.MissingExtraError as error:
+    except MissingExtraError as error:
         raise AssetError(field, reference, "cannot be fetched", str(error)) from None
     except FileNotFoundError:
         raise AssetNotFoundError(

@@ -13,6 +13,8 @@ from pathlib import Path
 import av
 from PIL import Image, ImageFont
 
+from neuroshorts.errors import ContentError
+
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"})
 AUDIO_SUFFIXES = frozenset({".mp3", ".wav", ".m4a", ".aac", ".ogg", ".oga", ".opus", ".flac"})
 VIDEO_SUFFIXES = frozenset({".mp4", ".mov", ".m4v", ".webm", ".mkv", ".avi"})
@@ -28,14 +30,6 @@ EXPECTED = {
 
 #: libavformat's container names and the suffix a file of that kind gets.
 _CONTAINERS = {"mp3": ".mp3", "wav": ".wav", "ogg": ".ogg", "flac": ".flac", "aac": ".aac"}
-
-
-class ContentError(ValueError):
-    """A file that is not what its name promises: `problem` and `expected` say how."""
-
-    def __init__(self, problem: str, expected: str) -> None:
-        self.problem, self.expected = problem, expected
-        super().__init__(f"{problem}; expected {expected}")
 
 
 def kind_of(suffix: str) -> str:

@@ -16,24 +16,11 @@ from typing import Any
 import fsspec
 from fsspec.callbacks import Callback
 
+from neuroshorts.errors import MissingExtraError, TooLargeError
 from neuroshorts.media.policy import MAX_BYTES_ENV, Policy
 
 #: Optional extras that bring a protocol's fsspec implementation.
 EXTRAS = {"gs": ("gcsfs", "gcs")}
-
-
-class MissingExtraError(ImportError):
-    """A URL scheme whose fsspec implementation is an optional extra not installed."""
-
-
-class TooLargeError(Exception):
-    def __init__(self, size: int, limit: int, *, announced: bool) -> None:
-        if announced:
-            self.reason = f"announces {size:,} bytes, over the limit of {limit:,}"
-        else:
-            self.reason = f"sent more than the limit of {limit:,} bytes"
-        self.reason += f" ({MAX_BYTES_ENV})"
-        super().__init__(self.reason)
 
 
 class _SizeLimit(Callback):
@@ -49,9 +36,13 @@ class _SizeLimit(Callback):
 
     def call(self, *args: Any, **kwargs: Any) -> None:
         if self.size is not None and self.size > self.limit:
-            raise TooLargeError(self.size, self.limit, announced=True)
+            raise _too_large(f"announces {self.size:,} bytes, over the limit of {self.limit:,}")
         if self.value > self.limit:
-            raise TooLargeError(self.value, self.limit, announced=False)
+            raise _too_large(f"sent more than the limit of {self.limit:,} bytes")
+
+
+def _too_large(problem: str) -> TooLargeError:
+    return TooLargeError(f"{problem} ({MAX_BYTES_ENV})", "a smaller file")
 
 
 def filesystem(protocol: str, **options: Any) -> fsspec.AbstractFileSystem:

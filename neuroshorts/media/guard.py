@@ -18,7 +18,8 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import DefaultResolver
 from yarl import URL
 
-from neuroshorts.media.policy import Policy, Refused
+from neuroshorts.errors import Refused
+from neuroshorts.media.policy import Policy
 
 _WEB_SCHEMES = ("http", "https")
 

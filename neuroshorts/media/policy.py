@@ -27,6 +27,8 @@ import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from neuroshorts.errors import Refused
+
 SCHEMES_ENV = "NEUROSHORTS_ALLOWED_SCHEMES"
 HOSTS_ENV = "NEUROSHORTS_ALLOWED_HOSTS"
 MAX_BYTES_ENV = "NEUROSHORTS_MAX_ASSET_BYTES"
@@ -42,14 +44,6 @@ _SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?", re.IGNORECASE)
 _UNITS = {"": 1, "k": 10**3, "m": 10**6, "g": 10**9, "t": 10**12}
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-
-
-class Refused(Exception):
-    """A fetch the policy does not allow: `reason` says what and why, `expected` what is."""
-
-    def __init__(self, reason: str, expected: str) -> None:
-        self.reason, self.expected = reason, expected
-        super().__init__(f"{reason}; expected {expected}")
 
 
 @dataclass(frozen=True)

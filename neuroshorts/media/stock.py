@@ -19,19 +19,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from neuroshorts.errors import StockError
+
 PREFIX = "stock:"
 _TARGET_HEIGHT = 1920
 _TIMEOUT = 20.0  # seconds
 
 Json = dict[str, Any]
-
-
-class StockError(Exception):
-    """A stock search that found nothing usable; `problem` and `expected` say why."""
-
-    def __init__(self, problem: str, expected: str) -> None:
-        self.problem, self.expected = problem, expected
-        super().__init__(f"{problem}; expected {expected}")
 
 
 @dataclass(frozen=True)

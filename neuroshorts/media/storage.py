@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 
 import fsspec
 
+from neuroshorts.errors import PublishError
 from neuroshorts.media.fetch import filesystem
 from neuroshorts.output.files import atomic_path, write_text_atomic
 from neuroshorts.settings import data_dir
@@ -42,10 +43,6 @@ REMOTE_SCHEMES = ("s3", "gs")
 #: Files a render writes beside its video, published before it; the manifest comes last.
 SIDECARS = (".srt", ".vtt", ".ass", ".jpg", ".ipynb")
 MANIFEST = ".json"
-
-
-class PublishError(RuntimeError):
-    """A video could not be published; nothing of it was left at the destination."""
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ from tqdm import tqdm
 
 import neuroshorts
 from neuroshorts.captions import CaptionLayer, Page, write_sidecars
+from neuroshorts.errors import RenderError
 from neuroshorts.output.files import atomic_path, write_text_atomic
 from neuroshorts.output.manifest import CaptionCue, Manifest
 from neuroshorts.output.progress import FrameCounter
@@ -62,10 +63,6 @@ QUALITIES = {
     # file for no visible gain.
     "final": Quality("final", 1.0, "veryfast", 18),
 }
-
-
-class RenderError(RuntimeError):
-    """ffmpeg refused or failed; the message carries its own explanation."""
 
 
 def get_quality(name: str) -> Quality:

@@ -23,7 +23,8 @@ from typing import Literal
 from fontTools.ttLib import TTFont
 from PIL import Image, ImageColor, ImageDraw, ImageFont
 
-from neuroshorts.media.policy import Policy, Refused
+from neuroshorts.errors import GlyphError, Refused
+from neuroshorts.media.policy import Policy
 
 #: Bundled OFL faces: a heavy display face for captions and titles, a text face for body copy.
 FONTS = {
@@ -201,10 +202,6 @@ def stack(
         out.alpha_composite(part, (x, y))
         y += part.height + (gaps[index] if index < len(gaps) else 0)
     return out
-
-
-class GlyphError(ValueError):
-    """A character that none of the fonts in a chain can draw."""
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from neuroshorts.errors import ClockError
+
 log = logging.getLogger(__name__)
 
 #: How far ahead of a playing playhead frames are composed, in seconds of the short.
@@ -45,10 +47,6 @@ MAX_IN_FLIGHT = 24
 
 Compose = Callable[[int, int], bytes | None]
 Send = Callable[[dict[str, Any], list[bytes]], None]
-
-
-class ClockError(ValueError):
-    """A playhead report from the page that does not fit the protocol."""
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ import ipywidgets as widgets
 import nbformat
 
 from neuroshorts import templates
+from neuroshorts.errors import ParameterError, TemplateError
 from neuroshorts.scene import Short
 
 
@@ -34,7 +35,7 @@ def _code_cells(path: Path) -> list[str]:
     notebook = nbformat.read(path, as_version=4)
     code = [c for c in notebook.cells if c.cell_type == "code"]
     if not code:
-        raise templates.TemplateError(f"{path.name}: no code cells")
+        raise TemplateError(f"{path.name}: no code cells")
     cells = [c for c in code[:-1] if "parameters" not in c.metadata.get("tags", [])]
     try:
         from IPython.core.inputtransformer2 import TransformerManager
@@ -62,7 +63,7 @@ def build_short(template: str | Path, values: Mapping[str, Any]) -> tuple[Short,
         namespace["display"] = _no_display
     short = namespace.get("short")
     if not isinstance(short, Short):
-        raise templates.TemplateError(
+        raise TemplateError(
             f"{path.name}: the cells before the last one define no `short` (a Short)"
         )
     return short, namespace
@@ -123,7 +124,7 @@ class Field(widgets.VBox):
         """The value as the template's validator types it; shows its message if refused."""
         try:
             value = templates.coerce(self.parameter, self.control.value)
-        except templates.ParameterError as error:
+        except ParameterError as error:
             self.show_error(str(error))
             raise
         self.show_error("")
@@ -158,7 +159,7 @@ class Form(widgets.Tab):
         for name, field in self.fields.items():
             try:
                 values[name] = field.check()
-            except templates.ParameterError as error:
+            except ParameterError as error:
                 first = first or error
         if first is not None:
             raise first

@@ -32,8 +32,9 @@ import traitlets
 from PIL import Image
 
 from neuroshorts.captions import SAFE_AREAS
+from neuroshorts.errors import ClockError
 from neuroshorts.scene import Short
-from neuroshorts.studio.feed import Clock, ClockError, FrameFeed
+from neuroshorts.studio.feed import Clock, FrameFeed
 from neuroshorts.studio.timeline import timeline
 
 log = logging.getLogger(__name__)

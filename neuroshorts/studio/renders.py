@@ -22,6 +22,7 @@ from typing import Any
 import ipywidgets as widgets
 
 from neuroshorts import templates
+from neuroshorts.errors import ParameterError
 from neuroshorts.output.manifest import Manifest
 from neuroshorts.templates.kernel import Progress
 
@@ -64,7 +65,7 @@ class Renders(widgets.VBox):
             return None
         try:
             values = self._values()
-        except templates.ParameterError as error:
+        except ParameterError as error:
             self.status.value = f"not rendered: {error.name} is refused"
             return None
         self._thread = threading.Thread(

@@ -20,6 +20,7 @@ from typing import Any
 import ipywidgets as widgets
 
 from neuroshorts import templates
+from neuroshorts.errors import ParameterError
 from neuroshorts.scene import Short
 from neuroshorts.studio.form import Form, build_short
 from neuroshorts.studio.player import Player
@@ -120,7 +121,7 @@ class Studio(widgets.Box):
         field = next(f for f in self.form.fields.values() if f.control is change["owner"])
         try:
             field.check()
-        except templates.ParameterError:
+        except ParameterError:
             return  # its message shows at the field; the last good short stays
         with self._lock:
             if self._timer is not None:
@@ -147,7 +148,7 @@ class Studio(widgets.Box):
         with self._building:
             try:
                 values = self.form.values()
-            except templates.ParameterError:
+            except ParameterError:
                 return
             if tuple(sorted(values.items())) not in self._shorts:
                 self.message.value = "<i>building the short (new narration takes a while)…</i>"
@@ -167,7 +168,7 @@ class Studio(widgets.Box):
         """Save the values as a render request (`neuroshorts render -f`, `POST /v1/renders`)."""
         try:
             values = self.form.values()
-        except templates.ParameterError as error:
+        except ParameterError as error:
             self.saved.value = f"not saved: {error.name} is refused"
             return None
         target = presets.save(path or self.save_path.value, self.template.stem, values)
@@ -178,7 +179,7 @@ class Studio(widgets.Box):
         """Write the values into the template's parameters cell as its new defaults."""
         try:
             values = templates.set_defaults(self.template, self.form.values())
-        except templates.ParameterError as error:
+        except ParameterError as error:
             self.saved.value = f"defaults not written: {error.name} is refused"
             return None
         self.saved.value = f"defaults written to {self.template.name}"

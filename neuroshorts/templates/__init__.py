@@ -29,6 +29,7 @@ import nbformat
 import papermill
 from nbclient.exceptions import DeadKernelError
 
+from neuroshorts.errors import KernelError, ParameterError, TemplateError, TemplateRunError
 from neuroshorts.media import storage
 from neuroshorts.output.files import write_text_atomic
 from neuroshorts.output.manifest import Manifest
@@ -44,22 +45,6 @@ _TRUE, _FALSE = {"true", "yes", "1", "on"}, {"false", "no", "0", "off"}
 _CHOICES = re.compile(r"^\[([^\]]+)\]\s*")
 #: Template names are plain words, so a name can never point outside the template dirs.
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
-
-
-class TemplateError(ValueError):
-    """A template cannot be found or is malformed."""
-
-
-class ParameterError(ValueError):
-    """A parameter value was refused: names the parameter, the value and what fits."""
-
-    def __init__(self, name: str, value: Any, expected: str) -> None:
-        self.name, self.value, self.expected = name, value, expected
-        super().__init__(f"parameter {name!r}: got {value!r}, expected {expected}")
-
-
-class TemplateRunError(RuntimeError):
-    """The template notebook raised while executing; the executed notebook shows where."""
 
 
 @dataclass(frozen=True)
@@ -359,7 +344,7 @@ def run(
                 progress_bar=progress,
                 **supervision.engine_kwargs,
             )
-        except prestart.KernelError as error:
+        except KernelError as error:
             raise TemplateRunError(f"template {path.stem!r}: {error}") from error
         except papermill.PapermillExecutionError as error:
             raise TemplateRunError(

@@ -32,6 +32,7 @@ from papermill.clientwrap import PapermillNotebookClient
 from papermill.engines import NBClientEngine, papermill_engines
 from papermill.log import logger as papermill_logger
 
+from neuroshorts.errors import KernelError, RunCancelled
 from neuroshorts.output import progress
 from neuroshorts.templates import prestart, processes
 
@@ -51,10 +52,6 @@ class Progress:
     fraction: float
     kernel_pid: int | None = None
     frames: tuple[int, int] | None = None
-
-
-class RunCancelled(RuntimeError):
-    """The run was cancelled: its kernel and ffmpeg were killed before it finished."""
 
 
 def sections(notebook: Path) -> tuple[dict[str, str], int]:
@@ -280,7 +277,7 @@ async def _subscribed(client: Any, timeout: float) -> None:
                     return
         except queue.Empty:
             continue  # published before the subscription took: ask again
-    raise prestart.KernelError(f"the kernel's output did not reach papermill in {timeout:.0f} s")
+    raise KernelError(f"the kernel's output did not reach papermill in {timeout:.0f} s")
 
 
 class StartedKernelEngine(NBClientEngine):

@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from neuroshorts.errors import ParameterError
 from neuroshorts.output.files import write_text_atomic
-from neuroshorts.templates import ParameterError
 
 #: Keys of the request body besides `parameters` that a saved file may carry.
 _REQUEST_KEYS = {"template", "parameters", "output", "callback_url"}

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from neuroshorts.errors import KernelError
 from neuroshorts.output import progress
 from neuroshorts.templates import priority, processes
 
@@ -48,10 +49,6 @@ PRELOAD = (
     "neuroshorts.studio, neuroshorts.visuals"
 )
 STARTUP_TIMEOUT = 120.0
-
-
-class KernelError(RuntimeError):
-    """A kernel could not be started or could not import the engine."""
 
 
 @dataclass

@@ -17,7 +17,7 @@ from pathlib import Path
 import jinja2
 import nbformat
 
-from neuroshorts.templates import TemplateError
+from neuroshorts.errors import TemplateError
 
 log = logging.getLogger(__name__)
 

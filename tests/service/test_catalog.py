@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from neuroshorts import templates
 from neuroshorts.apps.service import catalog
+from neuroshorts.errors import ParameterError, TemplateError
 
 BLIP = Path(__file__).parent / "templates" / "blip.ipynb"
 
@@ -25,11 +25,11 @@ def test_an_edited_or_removed_template_is_seen_at_the_next_request(tmp_path, mon
         if "parameters" in cell["metadata"].get("tags", []):
             cell["source"] = "".join(cell["source"]).replace("duration: float", "length: float")
     notebook.write_text(json.dumps(content))
-    with pytest.raises(templates.ParameterError, match="length"):
+    with pytest.raises(ParameterError, match="length"):
         catalog.check("flash", {"duration": 2})
 
     notebook.unlink()
-    with pytest.raises(templates.TemplateError, match="not found"):
+    with pytest.raises(TemplateError, match="not found"):
         catalog.schema("flash")
 
 

@@ -18,6 +18,7 @@ from service_stack import running_stack
 from neuroshorts import templates
 from neuroshorts.apps.service import references
 from neuroshorts.apps.service.config import Settings
+from neuroshorts.errors import AssetError
 from neuroshorts.media import assets
 from neuroshorts.media.policy import HOSTS_ENV, KNOWN_SCHEMES, SCHEMES_ENV
 
@@ -268,6 +269,6 @@ def test_the_cli_keeps_local_files_and_a_worker_drops_them(tmp_path, monkeypatch
     assert assets.resolve(str(photo)) == photo, "the CLI renders the user's own files"
 
     references.apply_to_process(Settings(data_dir=tmp_path))
-    with pytest.raises(assets.AssetError, match="background: .* file scheme"):
+    with pytest.raises(AssetError, match="background: .* file scheme"):
         assets.resolve(str(photo), field="background")
     assert assets.resolve("builtin:aurora").is_file(), "bundled media still work"

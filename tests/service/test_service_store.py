@@ -15,7 +15,8 @@ import pytest
 from service_stack import postgres_database
 
 from neuroshorts.apps.service.schemas import State
-from neuroshorts.apps.service.store import IdempotencyConflict, JobStore, NewJob
+from neuroshorts.apps.service.store import JobStore, NewJob
+from neuroshorts.errors import IdempotencyConflict
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])

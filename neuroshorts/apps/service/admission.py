@@ -18,13 +18,11 @@ from typing import Any
 
 from celery import Celery
 
-from neuroshorts import templates
 from neuroshorts.apps.service import catalog, limits, outputs, reconcile, references, webhooks
 from neuroshorts.apps.service.config import Settings
-from neuroshorts.apps.service.errors import ApiError
 from neuroshorts.apps.service.schemas import Job
-from neuroshorts.apps.service.store import IdempotencyConflict, JobStore, NewJob, new_id
-from neuroshorts.media.policy import Refused
+from neuroshorts.apps.service.store import JobStore, NewJob, new_id
+from neuroshorts.errors import ApiError, IdempotencyConflict, ParameterError, Refused, TemplateError
 
 
 @dataclass(frozen=True)
@@ -57,9 +55,9 @@ def check(settings: Settings, store: JobStore, request: Request) -> NewJob:
     try:
         checked = catalog.check(request.template, request.parameters)
         _, schema = catalog.schema(request.template)
-    except templates.TemplateError as error:
+    except TemplateError as error:
         raise ApiError(404, str(error), "template", request.template) from None
-    except templates.ParameterError as error:
+    except ParameterError as error:
         field = f"{where}{error.name}" if where else f"parameters.{error.name}"
         raise ApiError(422, str(error), field, error.value) from None
     defaults = {name: parameter.default for name, parameter in schema.items()}
@@ -69,7 +67,7 @@ def check(settings: Settings, store: JobStore, request: Request) -> NewJob:
         try:
             webhooks.check_url(request.callback_url, webhooks.callback_policy(settings))
         except Refused as refused:
-            reason = f"{refused.reason}; expected {refused.expected}"
+            reason = f"{refused.problem}; expected {refused.expected}"
             # One per request, also for a batch: the field is the request's, not a row's.
             raise ApiError(422, reason, "callback_url", request.callback_url) from None
     job_id = new_id()

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from neuroshorts import templates
+from neuroshorts.errors import ParameterError
 
 _JSON_TYPES = {"str": "string", "int": "integer", "float": "number", "bool": "boolean"}
 #: The API places the video itself (see `outputs.resolve`); requests name it apart.
@@ -24,7 +25,7 @@ def _schema(path: str, mtime_ns: int) -> dict[str, templates.Parameter]:
 
 
 def schema(name: str) -> tuple[Path, dict[str, templates.Parameter]]:
-    """The template's notebook and parameters; raises templates.TemplateError."""
+    """The template's notebook and parameters; raises TemplateError."""
     path = templates.find_by_name(name)
     return path, _schema(str(path), path.stat().st_mtime_ns)
 
@@ -48,16 +49,16 @@ def json_schema(name: str) -> dict[str, Any]:
 
 
 def check(name: str, values: dict[str, Any]) -> dict[str, Any]:
-    """The values typed and checked against the template; raises templates.ParameterError."""
+    """The values typed and checked against the template; raises ParameterError."""
     _, parameters = schema(name)
     checked = {}
     for key, value in values.items():
         if key in RESERVED:
-            raise templates.ParameterError(
+            raise ParameterError(
                 key, value, "no `output` among the parameters: set the request's `output`"
             )
         if key not in parameters:
             names = ", ".join(p for p in parameters if p not in RESERVED)
-            raise templates.ParameterError(key, value, f"a parameter of {name}: {names}")
+            raise ParameterError(key, value, f"a parameter of {name}: {names}")
         checked[key] = templates.coerce(parameters[key], value)
     return checked

@@ -12,14 +12,7 @@ from typing import Any
 
 import httpx
 
-
-class ApiError(RuntimeError):
-    """The API refused the request; `status` and the API's own `error` body."""
-
-    def __init__(self, status: int, error: dict[str, Any]) -> None:
-        self.status, self.error = status, error
-        field = f"{error.get('field')}: " if error.get("field") else ""
-        super().__init__(f"HTTP {status}: {field}{error.get('reason', 'request refused')}")
+from neuroshorts.errors import ApiError
 
 
 class Client:
@@ -40,7 +33,12 @@ class Client:
             error = response.json().get("error") or {}
         except ValueError:
             error = {"reason": response.text[:200]}
-        raise ApiError(response.status_code, error)
+        raise ApiError(
+            response.status_code,
+            error.get("reason", "request refused"),
+            error.get("field"),
+            error.get("value"),
+        )
 
     def submit(
         self,

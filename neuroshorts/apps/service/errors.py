@@ -16,17 +16,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
+from neuroshorts.errors import ApiError
+
 log = logging.getLogger(__name__)
-
-
-class ApiError(Exception):
-    """An error the API answers with `status` and the field at fault."""
-
-    def __init__(
-        self, status: int, reason: str, field: str | None = None, value: Any = None
-    ) -> None:
-        super().__init__(reason)
-        self.status, self.reason, self.field, self.value = status, reason, field, value
 
 
 def body(reason: str, field: str | None = None, value: Any = None) -> dict[str, Any]:

@@ -28,8 +28,14 @@ from neuroshorts.apps.service import webhooks
 from neuroshorts.apps.service.config import Settings
 from neuroshorts.apps.service.schemas import Job, State
 from neuroshorts.apps.service.store import JobStore
-from neuroshorts.output.encode import RenderError
-from neuroshorts.templates.kernel import Progress, RunCancelled
+from neuroshorts.errors import (
+    ParameterError,
+    RenderError,
+    RunCancelled,
+    TemplateError,
+    TemplateRunError,
+)
+from neuroshorts.templates.kernel import Progress
 from neuroshorts.templates.processes import pid_alive
 
 log = logging.getLogger(__name__)
@@ -162,9 +168,9 @@ def _render(store: JobStore, job: Job, *, background: bool, since: float) -> Job
         discard_outputs(job.output, keep=(".ipynb",))
         error = "the render exceeded the soft time limit and was stopped"
         return _fail(store, job, error, kind="timeout")
-    except (templates.TemplateError, templates.ParameterError) as error:
+    except (TemplateError, ParameterError) as error:
         return _fail(store, job, str(error))
-    except (templates.TemplateRunError, RenderError) as error:
+    except (TemplateRunError, RenderError) as error:
         return _fail(store, job, str(error))
     except Exception as error:
         log.exception("job %s failed unexpectedly", job.id)

@@ -21,7 +21,8 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from neuroshorts.apps.service.config import Settings
-from neuroshorts.apps.service.errors import ApiError, body
+from neuroshorts.apps.service.errors import body
+from neuroshorts.errors import ApiError
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

@@ -15,7 +15,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from neuroshorts.apps.service.errors import ApiError
+from neuroshorts.errors import ApiError
 
 EXAMPLE = "clips/intro.mp4"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")

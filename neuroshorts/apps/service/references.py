@@ -25,9 +25,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from neuroshorts.apps.service.config import Settings
-from neuroshorts.apps.service.errors import ApiError
+from neuroshorts.errors import ApiError, Refused
 from neuroshorts.media import assets
-from neuroshorts.media.policy import SCHEMES_ENV, Policy, Refused
+from neuroshorts.media.policy import SCHEMES_ENV, Policy
 
 LOCAL = "file"
 #: Parameters of the bundled templates whose values name media (several joined by `|`).
@@ -69,7 +69,7 @@ def check(settings: Settings, parameters: dict[str, Any], where: str = "paramete
             except Refused as refused:
                 raise ApiError(
                     422,
-                    f"{reference!r} {refused.reason}; expected {refused.expected}",
+                    f"{reference!r} {refused.problem}; expected {refused.expected}",
                     field,
                     value,
                 ) from None

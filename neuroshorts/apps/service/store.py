@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from neuroshorts.apps.service.schemas import FINAL, Job, State, Webhook, Worker
 from neuroshorts.apps.service.tables import Base, JobRow, add_missing_columns, make_engine
+from neuroshorts.errors import IdempotencyConflict
 
 log = logging.getLogger(__name__)
 
@@ -58,10 +59,6 @@ class Claim:
     previous_host: str | None = None
     previous_kernel: int | None = None
     closed: Job | None = None
-
-
-class IdempotencyConflict(ValueError):
-    """An Idempotency-Key was reused for a different request."""
 
 
 def now() -> datetime:

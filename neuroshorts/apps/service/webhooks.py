@@ -34,7 +34,8 @@ import neuroshorts
 from neuroshorts.apps.service.config import Settings
 from neuroshorts.apps.service.schemas import FINAL
 from neuroshorts.apps.service.store import JobStore, now
-from neuroshorts.media.policy import Policy, Refused, parse_hosts
+from neuroshorts.errors import Refused
+from neuroshorts.media.policy import Policy, parse_hosts
 
 log = logging.getLogger(__name__)
 

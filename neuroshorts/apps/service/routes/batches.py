@@ -15,9 +15,9 @@ from neuroshorts.apps import batch
 from neuroshorts.apps.service import admission, errors
 from neuroshorts.apps.service.config import Settings
 from neuroshorts.apps.service.deps import CeleryDep, IdempotencyKey, SettingsDep, StoreDep
-from neuroshorts.apps.service.errors import ApiError
 from neuroshorts.apps.service.schemas import BatchCreated, BatchRequest, ErrorBody
 from neuroshorts.apps.service.store import JobStore, NewJob, new_id
+from neuroshorts.errors import ApiError, BatchError
 
 router = APIRouter(tags=["renders"])
 
@@ -117,6 +117,6 @@ def _read_batch(
         # With a line break it is always read as text: read_rows takes a one-line
         # string for a file name, and a request must never name a server file.
         rows = batch.read_rows(text.rstrip("\n") + "\n", "csv" if kind == "text/csv" else "jsonl")
-    except batch.BatchError as error:
+    except BatchError as error:
         raise ApiError(422, str(error), "rows") from None
     return BatchRequest(template=template, rows=rows, callback_url=callback_url)

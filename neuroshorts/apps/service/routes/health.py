@@ -6,8 +6,8 @@ from fastapi import APIRouter
 
 from neuroshorts.apps.service import queue
 from neuroshorts.apps.service.deps import CeleryDep, SettingsDep, StoreDep
-from neuroshorts.apps.service.errors import ApiError
 from neuroshorts.apps.service.schemas import ErrorBody
+from neuroshorts.errors import ApiError
 
 router = APIRouter(tags=["health"])
 

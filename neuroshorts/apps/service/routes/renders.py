@@ -21,8 +21,8 @@ from neuroshorts.apps.service.deps import (
     StoreDep,
     found_job,
 )
-from neuroshorts.apps.service.errors import ApiError
 from neuroshorts.apps.service.schemas import FINAL, Job, JobList, RenderRequest, State
+from neuroshorts.errors import ApiError
 
 router = APIRouter(tags=["renders"])
 FoundJob = Annotated[Job, Depends(found_job)]

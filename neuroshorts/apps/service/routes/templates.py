@@ -6,8 +6,8 @@ from fastapi import APIRouter
 
 from neuroshorts import templates
 from neuroshorts.apps.service import catalog
-from neuroshorts.apps.service.errors import ApiError
 from neuroshorts.apps.service.schemas import TemplateSummary
+from neuroshorts.errors import ApiError, TemplateError
 
 router = APIRouter(tags=["templates"])
 
@@ -33,5 +33,5 @@ def get_template(name: str) -> TemplateSummary:
         return TemplateSummary(
             name=path.stem, description=description, parameters=catalog.json_schema(name)
         )
-    except templates.TemplateError as error:
+    except TemplateError as error:
         raise ApiError(404, str(error), "name", name) from None
