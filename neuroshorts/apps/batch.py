@@ -33,6 +33,7 @@ from typing import Any
 
 from neuroshorts import templates
 from neuroshorts.errors import BatchError, ParameterError, RunCancelled, TemplateRunError
+from neuroshorts.output.bundle import VIDEO, is_video_name
 from neuroshorts.templates import prestart
 from neuroshorts.templates.kernel import Progress
 
@@ -235,8 +236,8 @@ def _pattern_fields(pattern: str, parameters: set[str]) -> set[str]:
                 f"output pattern {pattern!r}: {{{field}}} is neither {{row}} nor a parameter "
                 f"of the template ({', '.join(sorted(parameters))})"
             )
-    if not pattern.lower().endswith(".mp4"):
-        raise BatchError(f"output pattern {pattern!r}: expected a path ending in .mp4")
+    if not is_video_name(pattern):
+        raise BatchError(f"output pattern {pattern!r}: expected a path ending in {VIDEO}")
     return fields
 
 

@@ -36,6 +36,7 @@ from typing import Any
 from neuroshorts import templates
 from neuroshorts.apps import logs
 from neuroshorts.errors import JobError, ParameterError, TemplateError, TemplateRunError, WatchError
+from neuroshorts.output.bundle import VIDEO, Bundle, is_video_name
 from neuroshorts.output.files import write_text_atomic
 
 log = logging.getLogger(__name__)
@@ -231,17 +232,19 @@ def read_job(path: Path) -> Job:
             "parameters.output", parameters["output"], "the output at the job's top level"
         )
     if output is not None and not isinstance(output, str):
-        raise JobError("output", output, "a file name ending in .mp4, or null")
+        raise JobError("output", output, f"a file name ending in {VIDEO}, or null")
     return Job(template, parameters, output or None)
 
 
 def _output_path(job: Job, stem: str, outputs: Path) -> Path:
     """The job's video: its `output` inside the output dir, else `<job name>.mp4` there."""
     if job.output is None:
-        return outputs / f"{stem}.mp4"
+        return outputs / f"{stem}{VIDEO}"
     relative = Path(job.output)
-    if relative.is_absolute() or ".." in relative.parts or relative.suffix.lower() != ".mp4":
-        raise JobError("output", job.output, f"a relative path ending in .mp4 (inside {outputs})")
+    if relative.is_absolute() or ".." in relative.parts or not is_video_name(relative.name):
+        raise JobError(
+            "output", job.output, f"a relative path ending in {VIDEO} (inside {outputs})"
+        )
     return outputs / relative
 
 
@@ -267,7 +270,7 @@ def _fail(
     name = claimed.name
     field, parameter = _culprit(error)
     final = _free_stem(inbox / FAILED, claimed.stem)
-    notebook = output.with_suffix(".ipynb") if output is not None else None
+    notebook = Bundle(output).notebook if output is not None else None
     record = {
         "job": name,
         "kind": kind,

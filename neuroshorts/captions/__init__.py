@@ -42,6 +42,7 @@ from neuroshorts.captions.sidecars import (
     write_vtt,
 )
 from neuroshorts.captions.styles import STYLES, CaptionStyle, WordLook, caption_style
+from neuroshorts.output.bundle import Bundle
 from neuroshorts.scene import Canvas, Layer, Patch, Span
 
 __all__ = [
@@ -207,11 +208,11 @@ def write_sidecars(
     With the short's caption `layer`, the ASS file takes its look, and karaoke timing
     when its style marks the spoken word.
     """
-    video = Path(video)
+    bundle = Bundle(Path(video))
     look = layer.look if layer else DEFAULT_LOOK
     karaoke = layer.style.marks_active_word if layer else True
     return {
-        "srt": write_srt(pages, video.with_suffix(".srt")),
-        "vtt": write_vtt(pages, video.with_suffix(".vtt")),
-        "ass": write_ass(pages, video.with_suffix(".ass"), look, canvas, karaoke=karaoke),
+        "srt": write_srt(pages, bundle.caption("srt")),
+        "vtt": write_vtt(pages, bundle.caption("vtt")),
+        "ass": write_ass(pages, bundle.caption("ass"), look, canvas, karaoke=karaoke),
     }

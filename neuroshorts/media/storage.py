@@ -1,9 +1,10 @@
 """Finished videos out: to a local path, or to an `s3://` / `gs://` URL with a share link.
 
 A render is a video and its sidecars (captions, thumbnail, executed notebook) plus the
-manifest JSON that describes them. `publish` copies or uploads all of them and rewrites
-the manifest so it describes where they now are (`video_url`, `share_url`,
-`expires_at`, and every path of a published file replaced by its URL).
+manifest JSON that describes them, as `output.bundle` names them. `publish` copies or
+uploads all of them and rewrites the manifest so it describes where they now are
+(`video_url`, `share_url`, `expires_at`, and every path of a published file replaced by
+its URL).
 
 Order makes the result safe to watch for: the sidecars first, then the video, then the
 manifest. Each object store upload (S3 PUT or multipart, GCS resumable upload) becomes
@@ -32,6 +33,7 @@ import fsspec
 
 from neuroshorts.errors import PublishError
 from neuroshorts.media.fetch import filesystem
+from neuroshorts.output.bundle import Bundle
 from neuroshorts.output.files import atomic_path, write_text_atomic
 from neuroshorts.settings import data_dir
 
@@ -40,9 +42,6 @@ log = logging.getLogger(__name__)
 EXPIRY_ENV = "NEUROSHORTS_SHARE_EXPIRY"
 MAX_EXPIRY = 7 * 24 * 3600
 REMOTE_SCHEMES = ("s3", "gs")
-#: Files a render writes beside its video, published before it; the manifest comes last.
-SIDECARS = (".srt", ".vtt", ".ass", ".jpg", ".ipynb")
-MANIFEST = ".json"
 
 
 @dataclass(frozen=True)
@@ -93,16 +92,11 @@ def publish(local_video: Path, url: str) -> Published:
 
 def _files(local_video: Path, target: str) -> list[tuple[Path, str]]:
     """(local file, destination) pairs in publishing order: sidecars, video, manifest."""
-    pairs = [
-        (local_video.with_suffix(suffix), sibling_url(target, suffix))
-        for suffix in SIDECARS
-        if local_video.with_suffix(suffix).is_file()
+    return [
+        (path, target if path == local_video else sibling_url(target, suffix))
+        for path, suffix in Bundle(local_video).files()
+        if path == local_video or path.is_file()
     ]
-    pairs.append((local_video, target))
-    manifest = local_video.with_suffix(MANIFEST)
-    if manifest.is_file():
-        pairs.append((manifest, sibling_url(target, MANIFEST)))
-    return pairs
 
 
 def _upload(local_video: Path, url: str) -> Published:
@@ -117,7 +111,7 @@ def _upload(local_video: Path, url: str) -> Published:
     share_url, expires_at = _share(fs, url, protocol)
     published = Published(url, share_url, expires_at)
     pairs = _files(local_video, url)
-    _describe(local_video.with_suffix(MANIFEST), pairs, published)
+    _describe(Bundle(local_video).manifest, pairs, published)
     uploaded: list[str] = []
     try:
         for local, remote in pairs:
@@ -175,10 +169,10 @@ def _expiry() -> int:
 def _copy(local_video: Path, target: Path) -> Published:
     published = Published(target.as_uri())
     if target == local_video.resolve():
-        _describe(local_video.with_suffix(MANIFEST), [], published)
+        _describe(Bundle(local_video).manifest, [], published)
         return published
     pairs = _files(local_video, str(target))
-    _describe(local_video.with_suffix(MANIFEST), pairs, published)
+    _describe(Bundle(local_video).manifest, pairs, published)
     for local, destination in pairs:
         with atomic_path(destination) as partial:
             shutil.copyfile(local, partial)

@@ -1,3 +1,4 @@
-"""What one render writes and how: `encode` streams a short's frames into ffmpeg and
-writes the video, `manifest` records what was made, `files` writes every file whole or
-not at all, `progress` and `timing` report how far a render is and where its time went."""
+"""What one render writes and how: `bundle` names the files (video, sidecars, thumbnail,
+notebook, manifest), `encode` streams a short's frames into ffmpeg and writes the video,
+`manifest` records what was made, `files` writes every file whole or not at all,
+`progress` and `timing` report how far a render is and where its time went."""

@@ -33,6 +33,7 @@ from tqdm import tqdm
 import neuroshorts
 from neuroshorts.captions import CaptionLayer, Page, write_sidecars
 from neuroshorts.errors import RenderError
+from neuroshorts.output.bundle import Bundle
 from neuroshorts.output.files import atomic_path, write_text_atomic
 from neuroshorts.output.manifest import CaptionCue, Manifest
 from neuroshorts.output.progress import FrameCounter
@@ -228,8 +229,8 @@ def render(
     with stages("encode"):
         encode(sized, output, settings, progress=progress)
     with stages("extras"):
-        thumbnail = output.with_suffix(".jpg")
-        with atomic_path(thumbnail) as partial:
+        bundle = Bundle(output)
+        with atomic_path(bundle.thumbnail) as partial:
             Image.fromarray(sized.frame(at)).save(partial, "JPEG", quality=90)
         layer = next((lay for lay in sized.layers if isinstance(lay, CaptionLayer)), None)
         sidecars = write_sidecars(captions, output, sized.canvas, layer) if captions else {}
@@ -246,11 +247,11 @@ def render(
             CaptionCue(text=page.text, start=round(page.start, 3), end=round(page.end, 3))
             for page in captions
         ],
-        thumbnail=str(thumbnail),
+        thumbnail=str(bundle.thumbnail),
         stages=stages.seconds,
         versions=versions(),
     )
-    write_text_atomic(Manifest.path_for(output), manifest.model_dump_json(indent=2))
+    write_text_atomic(bundle.manifest, manifest.model_dump_json(indent=2))
     return manifest
 
 

@@ -5,7 +5,11 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from glob import escape
 from pathlib import Path
+
+#: The temporary name of a file being written: hidden, and naming its writer process.
+_PARTIAL = ".{stem}.{pid}.partial{suffix}"
 
 
 @contextmanager
@@ -18,7 +22,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.stem}.{os.getpid()}.partial{path.suffix}")
+    partial = path.with_name(_PARTIAL.format(stem=path.stem, pid=os.getpid(), suffix=path.suffix))
     try:
         yield partial
         os.replace(partial, path)
@@ -30,3 +34,13 @@ def write_text_atomic(path: str | Path, text: str) -> Path:
     with atomic_path(path) as partial:
         partial.write_text(text, encoding="utf-8")
     return Path(path)
+
+
+def partials(folder: Path, *, stem: str | None = None, pid: int | None = None) -> list[Path]:
+    """The temporary files `atomic_path` left in `folder`: of the files named `stem`, of
+    the writer process `pid`, or all of them. A process killed mid-write (a cancelled
+    render's kernel) leaves them behind for whoever stopped it to remove."""
+    pattern = _PARTIAL.format(
+        stem="*" if stem is None else escape(stem), pid="*" if pid is None else pid, suffix="*"
+    )
+    return sorted(folder.glob(pattern))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -45,11 +44,6 @@ class Manifest(BaseModel):
     share_url: str | None = None
     expires_at: datetime | None = None
     created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
-
-    @staticmethod
-    def path_for(video: str | Path) -> Path:
-        """Where the manifest of `video` lives: beside it, same stem, `.json`."""
-        return Path(video).with_suffix(".json")
 
     def _repr_json_(self) -> dict[str, Any]:
         """Shown as JSON in notebooks, so the executed notebook records the result."""

@@ -23,6 +23,7 @@ import ipywidgets as widgets
 
 from neuroshorts import templates
 from neuroshorts.errors import ParameterError
+from neuroshorts.output.bundle import VIDEO
 from neuroshorts.output.manifest import Manifest
 from neuroshorts.templates.kernel import Progress
 
@@ -78,7 +79,7 @@ class Renders(widgets.VBox):
         """Render `values` to a new MP4 in the directory, reporting progress as it goes."""
         quality = values.get("quality", "final")
         number = next(_numbers)
-        output = self.directory / f"{self.template.stem}-{number}-{quality}.mp4"
+        output = self.directory / f"{self.template.stem}-{number}-{quality}{VIDEO}"
         self.button.disabled = True
         self.bar.value, self.bar.bar_style = 0.0, ""
         self.bar.layout.visibility = "visible"

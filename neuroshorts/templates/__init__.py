@@ -31,6 +31,7 @@ from nbclient.exceptions import DeadKernelError
 
 from neuroshorts.errors import KernelError, ParameterError, TemplateError, TemplateRunError
 from neuroshorts.media import storage
+from neuroshorts.output.bundle import VIDEO, Bundle, is_video_name
 from neuroshorts.output.files import write_text_atomic
 from neuroshorts.output.manifest import Manifest
 from neuroshorts.templates import prestart
@@ -320,12 +321,14 @@ def run(
     destination = str(output)
     output = storage.render_path(destination)
     target = destination if storage.is_remote(destination) else str(output)
-    if output.suffix.lower() != ".mp4":
-        raise ParameterError("output", target, "a path ending in .mp4 (or an s3:// or gs:// URL)")
+    if not is_video_name(output.name):
+        raise ParameterError(
+            "output", target, f"a path ending in {VIDEO} (or an s3:// or gs:// URL)"
+        )
     schema = parameters(path)
     checked = _check(schema, {**values, "output": str(output)})
-    notebook = output.with_suffix(".ipynb")
-    manifest_path = Manifest.path_for(output)
+    bundle = Bundle(output)
+    notebook, manifest_path = bundle.notebook, bundle.manifest
     _writable_folder(output.parent, target)
     manifest_path.unlink(missing_ok=True)
 

@@ -34,6 +34,7 @@ from papermill.log import logger as papermill_logger
 
 from neuroshorts.errors import KernelError, RunCancelled
 from neuroshorts.output import progress
+from neuroshorts.output.files import partials
 from neuroshorts.templates import prestart, processes
 
 log = logging.getLogger(__name__)
@@ -167,7 +168,7 @@ class Supervision:
         """Delete the half-written files the killed kernel left (`files.atomic_path` names)."""
         if self.kernel_pid is None or self.output_dir is None:
             return
-        for partial in self.output_dir.glob(f".*.{self.kernel_pid}.partial*"):
+        for partial in partials(self.output_dir, pid=self.kernel_pid):
             partial.unlink(missing_ok=True)
             log.info("removed %s, left by the stopped kernel", partial.name)
 

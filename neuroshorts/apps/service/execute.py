@@ -35,14 +35,13 @@ from neuroshorts.errors import (
     TemplateError,
     TemplateRunError,
 )
+from neuroshorts.output.bundle import Bundle
 from neuroshorts.templates.kernel import Progress
 from neuroshorts.templates.processes import pid_alive
 
 log = logging.getLogger(__name__)
 
 HOST = socket.gethostname()
-#: Everything a render writes beside its video (the log is kept, also for a cancelled job).
-OUTPUT_SUFFIXES = (".mp4", ".json", ".jpg", ".srt", ".vtt", ".ass", ".ipynb")
 _stores: dict[tuple[int, str], JobStore] = {}
 
 
@@ -69,23 +68,16 @@ def log_file(settings: Settings, job: Job) -> Path:
     """The job's log: beside its video, or in the output directory for a remote video."""
     assert settings.output_dir is not None
     if is_local(job.output):
-        return Path(job.output).with_suffix(".log")
+        return Bundle(Path(job.output)).log
     return settings.output_dir / f"{job.id}.log"
 
 
-def discard_outputs(output: str, keep: tuple[str, ...] = ()) -> None:
-    """Remove a video, its sidecars and any half-written file of it (a cancelled job).
-
-    `keep` names suffixes to leave, such as the executed notebook of a failed run.
-    """
-    if not is_local(output):
-        return
-    video = Path(output)
-    for suffix in OUTPUT_SUFFIXES:
-        if suffix not in keep:
-            video.with_suffix(suffix).unlink(missing_ok=True)
-    for partial in video.parent.glob(f".{video.stem}.*.partial*"):
-        partial.unlink(missing_ok=True)
+def discard_outputs(output: str, *, keep_notebook: bool = False) -> None:
+    """Remove a local job's video, its sidecars and any half-written file of them (a
+    cancelled job); `keep_notebook` leaves the executed notebook of a failed run. The
+    job's log stays."""
+    if is_local(output):
+        Bundle(Path(output)).discard(keep_notebook=keep_notebook)
 
 
 def stop_previous_kernel(host: str | None, kernel_pid: int | None) -> None:
@@ -122,8 +114,8 @@ def run_job(job_id: str, settings: Settings) -> str:
         if claim.closed is not None:
             # Its last attempt died mid-render: what that attempt wrote goes (a failed
             # job keeps the executed notebook as the record of how far it got).
-            keep = () if claim.closed.state == State.cancelled else (".ipynb",)
-            discard_outputs(claim.closed.output, keep=keep)
+            failed = claim.closed.state != State.cancelled
+            discard_outputs(claim.closed.output, keep_notebook=failed)
             webhooks.deliver(store, settings, job_id)
         else:
             # A job that ended while its worker crashed mid-delivery still gets its call.
@@ -165,7 +157,7 @@ def _render(store: JobStore, job: Job, *, background: bool, since: float) -> Job
     except RunCancelled:
         return _close_stopped(store, job, heartbeat)
     except SoftTimeLimitExceeded:
-        discard_outputs(job.output, keep=(".ipynb",))
+        discard_outputs(job.output, keep_notebook=True)
         error = "the render exceeded the soft time limit and was stopped"
         return _fail(store, job, error, kind="timeout")
     except (TemplateError, ParameterError) as error:

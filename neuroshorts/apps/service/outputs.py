@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from neuroshorts.errors import ApiError
+from neuroshorts.output.bundle import VIDEO, is_video_name
 
 EXAMPLE = "clips/intro.mp4"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -32,9 +33,9 @@ def resolve(
 ) -> str:
     """The output of a job: a path under `root` (resolved) or a URL under a prefix."""
     if requested is None:
-        return str(root / f"{job_id}.mp4")
-    if not requested.lower().endswith(".mp4"):
-        raise ApiError(422, "an MP4 name ending in .mp4", field, requested)
+        return str(root / f"{job_id}{VIDEO}")
+    if not is_video_name(requested):
+        raise ApiError(422, f"an MP4 name ending in {VIDEO}", field, requested)
     inside = f"a relative name inside the output directory {root}, such as {EXAMPLE}"
     if "://" in requested:
         prefix = next((p for p in prefixes if requested.startswith(p)), None)

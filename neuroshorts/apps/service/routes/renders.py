@@ -23,6 +23,7 @@ from neuroshorts.apps.service.deps import (
 )
 from neuroshorts.apps.service.schemas import FINAL, Job, JobList, RenderRequest, State
 from neuroshorts.errors import ApiError
+from neuroshorts.output.bundle import Bundle
 
 router = APIRouter(tags=["renders"])
 FoundJob = Annotated[Job, Depends(found_job)]
@@ -125,7 +126,7 @@ def get_notebook(job: FoundJob) -> Response:
     """The executed template notebook: the record of the run, also of a failed one."""
     notebook = (job.manifest or {}).get("notebook")
     if notebook is None and "://" not in job.output:
-        notebook = str(Path(job.output).with_suffix(".ipynb"))
+        notebook = str(Bundle(Path(job.output)).notebook)
     if not notebook or not Path(notebook).is_file():
         raise ApiError(404, f"job {job.id} has no executed notebook (yet)", "id", job.id)
     return FileResponse(notebook, media_type="application/x-ipynb+json", filename=f"{job.id}.ipynb")
