@@ -67,7 +67,7 @@ def test_command_line_strings_become_the_declared_types():
 @pytest.mark.parametrize(
     ("values", "message"),
     [
-        ({"bogus": "1"}, "parameter 'bogus': got '1', expected a parameter of this template"),
+        ({"bogus": "1"}, "parameter 'bogus': got '1', expected a parameter of explainer"),
         ({"caption_words": "three"}, "parameter 'caption_words': got 'three', expected a int"),
         ({"caption_words": True}, "parameter 'caption_words': got True, expected a int"),
         ({"script": 5}, "parameter 'script': got 5, expected a str"),

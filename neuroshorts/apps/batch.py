@@ -44,6 +44,8 @@ _SUFFIXES = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jso
 #: Characters a row's value may not bring into a file name (path separators, controls,
 #: the ones Windows forbids), so `{title}` in a pattern can never leave its folder.
 _UNSAFE = re.compile(r'[\\/\x00-\x1f:*?"<>|]')
+#: Where a batch names each row's video, for an `output` among the values.
+_PATTERN_NAMES_FILES = "the output pattern names each row's file"
 
 
 @dataclass(frozen=True)
@@ -188,24 +190,17 @@ def plan(
     writing one file is refused: the second render would silently replace the first.
     """
     common = dict(common or {})
-    if "output" in common:
-        raise BatchError("common parameter 'output': the output pattern names each row's file")
     try:
-        templates.validate(template, common)
+        templates.validate(template, common, instead=_PATTERN_NAMES_FILES)
     except ParameterError as error:
         raise BatchError(f"common {error}") from None
     defaults = {name: p.default for name, p in templates.parameters(template).items()}
-    fields = _pattern_fields(output_pattern, set(defaults) - {"output"})
+    fields = _pattern_fields(output_pattern, set(defaults) - templates.RESERVED)
     jobs: list[RowJob] = []
     owners: dict[str, int] = {}
     for number, row in enumerate(rows, start=1):
-        if "output" in row:
-            raise BatchError(
-                f"row {number}, column 'output': got {row['output']!r}, expected no such "
-                "column: the output pattern names each row's file"
-            )
         try:
-            values = templates.validate(template, {**common, **row})
+            values = templates.validate(template, {**common, **row}, instead=_PATTERN_NAMES_FILES)
         except ParameterError as error:
             raise BatchError(
                 f"row {number}, column {error.name!r}: got {error.value!r}, "

@@ -227,10 +227,10 @@ def read_job(path: Path) -> Job:
         raise JobError("template", template, "a template name such as explainer")
     if not isinstance(parameters, dict):
         raise JobError("parameters", parameters, "an object of parameter: value")
-    if "output" in parameters:
-        raise JobError(
-            "parameters.output", parameters["output"], "the output at the job's top level"
-        )
+    try:
+        templates.refuse_reserved(parameters, instead="set `output` at the job's top level")
+    except ParameterError as error:
+        raise JobError(f"parameters.{error.name}", error.value, error.expected) from None
     if output is not None and not isinstance(output, str):
         raise JobError("output", output, f"a file name ending in {VIDEO}, or null")
     return Job(template, parameters, output or None)

@@ -69,8 +69,6 @@ def build_short(template: str | Path, values: Mapping[str, Any]) -> tuple[Short,
     return short, namespace
 
 
-#: Parameters the form leaves out: the studio never writes the template's output.
-NOT_IN_FORM = {"output"}
 #: An error message that names its field: `name: ...` or `parameter 'name': ...`.
 _NAMED = re.compile(r"^(?:parameter )?'?([A-Za-z_]\w*)'?:")
 
@@ -144,7 +142,10 @@ class Form(widgets.Tab):
     """
 
     def __init__(self, schema: Mapping[str, templates.Parameter]) -> None:
-        self.fields = {name: Field(p) for name, p in schema.items() if name not in NOT_IN_FORM}
+        # Reserved parameters are the run's (the studio names its own videos), not the form's.
+        self.fields = {
+            name: Field(p) for name, p in schema.items() if name not in templates.RESERVED
+        }
         sections: dict[str, list[Field]] = {}
         for field in self.fields.values():
             sections.setdefault(field.parameter.section or "Parameters", []).append(field)

@@ -122,7 +122,7 @@ class Renders(widgets.VBox):
             changed = ", ".join(
                 f"{name}={value!r}"
                 for name, value in manifest.parameters.items()
-                if name != "output" and defaults.get(name) != value
+                if name not in templates.RESERVED and defaults.get(name) != value
             )
             video = Path(manifest.video)
             folder = video.parent

@@ -46,6 +46,14 @@ _TRUE, _FALSE = {"true", "yes", "1", "on"}, {"false", "no", "0", "off"}
 _CHOICES = re.compile(r"^\[([^\]]+)\]\s*")
 #: Template names are plain words, so a name can never point outside the template dirs.
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
+#: Parameters every template declares but no caller sets among the values: the run sets
+#: them. `output` is where the video goes, which each front end takes apart from the
+#: parameters (`-o`, a request's `output`, the batch's output pattern, a job file's
+#: `output`), so that the checks of the place (inside the output directory, an allowed
+#: URL) cannot be passed by.
+RESERVED = frozenset({"output"})
+#: How a caller of `run` names the video, for a refused reserved parameter.
+RUN_OUTPUT = "the video is named apart (-o on the command line, run's `output` in Python)"
 
 
 @dataclass(frozen=True)
@@ -257,18 +265,49 @@ def _from_string(parameter: Parameter, text: str) -> Any:
         raise ParameterError(parameter.name, text, f"a {parameter.type}") from None
 
 
-def validate(template: str | Path, values: Mapping[str, Any]) -> dict[str, Any]:
-    """The values checked and typed against the template's schema; raises ParameterError."""
-    return _check(parameters(template), values)
+def validate(
+    template: str | Path, values: Mapping[str, Any], *, instead: str = RUN_OUTPUT
+) -> dict[str, Any]:
+    """The values checked and typed against the template's schema; raises ParameterError.
+
+    `instead` says how the caller's front end sets a reserved parameter (see `check`).
+    """
+    path = find(template)
+    return check(path.stem, parameters(path), values, instead=instead)
 
 
-def _check(schema: Mapping[str, Parameter], values: Mapping[str, Any]) -> dict[str, Any]:
+def check(
+    template: str,
+    schema: Mapping[str, Parameter],
+    values: Mapping[str, Any],
+    *,
+    instead: str = RUN_OUTPUT,
+) -> dict[str, Any]:
+    """The one validator of parameter values, for every front end: each value typed
+    against `schema` (the parameters of `template`), or the ParameterError naming it.
+
+    A reserved name among the values is refused with `instead`, the front end's own way
+    to set it ("set the request's `output`"); front ends that read their schema
+    elsewhere (the API caches it) call this rather than `validate`.
+    """
+    refuse_reserved(values, instead=instead)
     checked = {}
     for name, value in values.items():
         if name not in schema:
-            raise ParameterError(name, value, f"a parameter of this template: {', '.join(schema)}")
+            names = ", ".join(n for n in schema if n not in RESERVED)
+            raise ParameterError(name, value, f"a parameter of {template}: {names}")
         checked[name] = coerce(schema[name], value)
     return checked
+
+
+def refuse_reserved(values: Mapping[str, Any], *, instead: str = RUN_OUTPUT) -> None:
+    """Raise ParameterError for the first reserved name among `values` (see RESERVED).
+
+    For a front end that checks a request's shape before its values (the watch folder).
+    """
+    for name, value in values.items():
+        if name in RESERVED:
+            raise ParameterError(name, value, f"no `{name}` among the parameters: {instead}")
 
 
 def _writable_folder(folder: Path, target: str) -> None:
@@ -326,7 +365,10 @@ def run(
             "output", target, f"a path ending in {VIDEO} (or an s3:// or gs:// URL)"
         )
     schema = parameters(path)
-    checked = _check(schema, {**values, "output": str(output)})
+    if "output" not in schema:
+        raise TemplateError(f"{path.name}: declares no `output` parameter; expected output: str")
+    checked = check(path.stem, schema, values)
+    checked["output"] = coerce(schema["output"], str(output))
     bundle = Bundle(output)
     notebook, manifest_path = bundle.notebook, bundle.manifest
     _writable_folder(output.parent, target)

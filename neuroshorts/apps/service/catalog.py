@@ -12,11 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from neuroshorts import templates
-from neuroshorts.errors import ParameterError
 
 _JSON_TYPES = {"str": "string", "int": "integer", "float": "number", "bool": "boolean"}
-#: The API places the video itself (see `outputs.resolve`); requests name it apart.
-RESERVED = frozenset({"output"})
 
 
 @functools.lru_cache(maxsize=128)
@@ -35,7 +32,7 @@ def json_schema(name: str) -> dict[str, Any]:
     _, parameters = schema(name)
     properties: dict[str, Any] = {}
     for parameter in parameters.values():
-        if parameter.name in RESERVED:
+        if parameter.name in templates.RESERVED:  # a request names its video apart
             continue
         entry: dict[str, Any] = {
             "type": _JSON_TYPES[parameter.type],
@@ -51,14 +48,4 @@ def json_schema(name: str) -> dict[str, Any]:
 def check(name: str, values: dict[str, Any]) -> dict[str, Any]:
     """The values typed and checked against the template; raises ParameterError."""
     _, parameters = schema(name)
-    checked = {}
-    for key, value in values.items():
-        if key in RESERVED:
-            raise ParameterError(
-                key, value, "no `output` among the parameters: set the request's `output`"
-            )
-        if key not in parameters:
-            names = ", ".join(p for p in parameters if p not in RESERVED)
-            raise ParameterError(key, value, f"a parameter of {name}: {names}")
-        checked[key] = templates.coerce(parameters[key], value)
-    return checked
+    return templates.check(name, parameters, values, instead="set the request's `output`")
