@@ -19,8 +19,9 @@ from collections.abc import Sequence
 import numpy as np
 
 from neuroshorts.audio.decode import decode, read_wav, write_wav
-from neuroshorts.media.assets import BUILTIN, resolve
+from neuroshorts.media.assets import resolve
 from neuroshorts.media.cache import Cache
+from neuroshorts.media.policy import BUILTIN
 
 logger = logging.getLogger(__name__)
 

@@ -30,30 +30,19 @@ from neuroshorts.errors import (
 )
 from neuroshorts.media import content, fetch, stock
 from neuroshorts.media.cache import Cache
-from neuroshorts.media.policy import Policy
+from neuroshorts.media.policy import BUILTIN, BUILTIN_NAME, LOCAL, Policy, scheme_of
 from neuroshorts.output.timing import substage
 
 log = logging.getLogger(__name__)
 
-BUILTIN = "builtin:"
 REMOTE_SCHEMES = ("http", "https", "s3", "gs")
 _SUPPORTED = "a file path, file://, builtin:NAME, http(s)://, s3://, gs:// or stock: reference"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-_BUILTIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 
 
 def builtin_dir() -> Path:
     """The media bundled with the package (backgrounds, fonts)."""
     return Path(str(files("neuroshorts").joinpath("data")))
-
-
-def scheme_of(reference: str) -> str:
-    """`builtin`, `stock`, a URL's scheme, or `file` for a plain path."""
-    for prefix in (BUILTIN, stock.PREFIX):
-        if reference.startswith(prefix):
-            return prefix[:-1]
-    scheme, separator, _ = reference.partition("://")
-    return scheme.lower() if separator else "file"
 
 
 def resolve(reference: str, *, field: str = "asset") -> Path:
@@ -71,7 +60,7 @@ def resolve(reference: str, *, field: str = "asset") -> Path:
         raise AssetError(field, reference, refused.problem, refused.expected) from None
     if scheme == "builtin":
         return _builtin(reference, field)
-    if scheme == "file":
+    if scheme == LOCAL:
         return _local(reference, field)
     if scheme not in (*REMOTE_SCHEMES, "stock"):
         raise AssetError(field, reference, "uses a scheme that is not supported", _SUPPORTED)
@@ -81,7 +70,7 @@ def resolve(reference: str, *, field: str = "asset") -> Path:
 def _builtin(reference: str, field: str) -> Path:
     name = reference.removeprefix(BUILTIN)
     # A plain word only: `builtin:../../etc/x` or a glob pattern would reach other files.
-    matches = sorted(builtin_dir().glob(f"*/{name}.*")) if _BUILTIN_NAME.fullmatch(name) else []
+    matches = sorted(builtin_dir().glob(f"*/{name}.*")) if BUILTIN_NAME.fullmatch(name) else []
     if not matches:
         available = sorted(p.stem for p in builtin_dir().glob("backgrounds/*"))
         raise AssetNotFoundError(
@@ -157,7 +146,7 @@ def _download(reference: str, field: str, policy: Policy, cache: Cache, key: str
         url = stock.search(reference) if reference.startswith(stock.PREFIX) else reference
         if url != reference:
             log.info("%s: %s is %s", field, reference, url)
-        _check_url(url, policy)
+        policy.check_url(url)
         name = _file_name(url)
         with cache.building() as folder:
             partial = folder / name
@@ -186,15 +175,6 @@ def _download(reference: str, field: str, policy: Policy, cache: Cache, key: str
             f"could not be downloaded ({type(error).__name__}: {error})",
             "a reachable file (for s3:// and gs://: credentials in the standard environment)",
         ) from error
-
-
-def _check_url(url: str, policy: Policy) -> None:
-    parts = urlsplit(url)
-    policy.check_scheme(parts.scheme.lower())
-    if parts.scheme.lower() in ("http", "https"):
-        if not parts.hostname:
-            raise Refused("has no host", "a URL such as https://host/file.jpg")
-        policy.check_literal(parts.hostname)
 
 
 def _file_name(url: str) -> str:

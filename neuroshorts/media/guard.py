@@ -54,8 +54,7 @@ async def _check_redirect(
     target = params.url.join(URL(location))
     if target.scheme not in _WEB_SCHEMES:
         raise Refused(f"redirects to {str(target)!r}", "a redirect to an http(s) URL")
-    policy.check_scheme(target.scheme)
-    policy.check_literal(target.host or "")
+    policy.check_url(str(target))
 
 
 async def guarded_client(policy: Policy, **kwargs: object) -> aiohttp.ClientSession:

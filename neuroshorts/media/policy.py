@@ -1,4 +1,8 @@
-"""What a worker may fetch: schemes, hosts and addresses, and how big a file may be.
+"""What media a reference may name and a worker may fetch: schemes, local files, bundled
+names, hosts and addresses, and how big a file may be. The one owner of that decision:
+`assets.resolve` asks it before it reads or fetches anything, `guard` asks it for every
+address an HTTP download connects to, the API asks it (`check_reference`) before a job is
+queued, and the webhooks ask it of callback URLs with an allow-list of their own.
 
 Template parameters come from API requests and automations, so a URL in them is
 untrusted input: unchecked, `http://169.254.169.254/` would make a worker read the cloud
@@ -16,6 +20,9 @@ changes it without restarting anything:
   `public` for every public address. Default `public`: loopback, link-local, private,
   unspecified and other non-public addresses are refused unless listed.
 - `NEUROSHORTS_MAX_ASSET_BYTES`: largest file fetched, in bytes (`500MB`, `2G` work too).
+
+The service reads no file of its own disk for a request unless `NEUROSHORTS_LOCAL_FILES`
+is true (`without_local_files`).
 """
 
 from __future__ import annotations
@@ -25,9 +32,11 @@ import os
 import re
 import socket
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from urllib.parse import urlsplit
 
 from neuroshorts.errors import Refused
+from neuroshorts.media.stock import PREFIX as STOCK
 
 SCHEMES_ENV = "NEUROSHORTS_ALLOWED_SCHEMES"
 HOSTS_ENV = "NEUROSHORTS_ALLOWED_HOSTS"
@@ -35,6 +44,15 @@ MAX_BYTES_ENV = "NEUROSHORTS_MAX_ASSET_BYTES"
 
 #: `file` also covers plain paths.
 KNOWN_SCHEMES = ("file", "builtin", "http", "https", "s3", "gs", "stock")
+#: The scheme of a local file (a plain path, `file://`).
+LOCAL = "file"
+BUILTIN = "builtin:"
+#: A bundled medium's name is a plain word: `builtin:../../etc/x` or a glob reaches nothing.
+BUILTIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
+_WEB = ("http", "https")
+#: Names that are loopback by definition (RFC 6761), judged without asking DNS.
+_LOCAL_HOSTS = ("localhost", "localhost.")
+_EXAMPLE_URL = "a URL such as https://host/file.jpg"
 DEFAULT_MAX_BYTES = 500_000_000
 PUBLIC = "public"
 
@@ -73,6 +91,50 @@ class Policy:
             networks,
             parse_size(MAX_BYTES_ENV, os.environ.get(MAX_BYTES_ENV), DEFAULT_MAX_BYTES),
         )
+
+    def without_local_files(self) -> Policy:
+        """This policy with local files (plain paths, `file://`) refused."""
+        return replace(self, schemes=self.schemes - {LOCAL})
+
+    def check_reference(self, reference: str) -> None:
+        """Refuse a media reference that this policy does not allow, judging what shows
+        without a DNS lookup: the scheme, a local file, a bundled name, a URL's host.
+
+        Host names are judged when a download connects (`guard`), by their addresses.
+        """
+        scheme = scheme_of(reference)
+        if scheme == LOCAL and LOCAL not in self.schemes:
+            raise Refused(
+                "is a file on the server",
+                "a URL or builtin:NAME (local files are refused unless "
+                "NEUROSHORTS_LOCAL_FILES=true)",
+            )
+        self.check_scheme(scheme)
+        if scheme == "builtin" and not BUILTIN_NAME.fullmatch(reference.removeprefix(BUILTIN)):
+            raise Refused("is not a bundled name", "builtin:NAME with NAME a plain word")
+        if scheme in _WEB:
+            self.check_url(reference)
+
+    def check_url(self, url: str) -> None:
+        """Refuse a URL to fetch whose scheme is not allowed, or whose host visibly is not."""
+        try:
+            parts = urlsplit(url)
+            host = parts.hostname
+        except ValueError:
+            raise Refused("is not a valid URL", _EXAMPLE_URL) from None
+        scheme = parts.scheme.lower()
+        self.check_scheme(scheme)
+        if scheme in _WEB:
+            if not host:
+                raise Refused("has no host", _EXAMPLE_URL)
+            self.check_visible_host(host)
+
+    def check_visible_host(self, host: str) -> None:
+        """Judge what a host shows without a DNS lookup: an IP address in any notation,
+        and the `localhost` names, which are loopback whatever a resolver says."""
+        self.check_literal(host)
+        if host.lower() in _LOCAL_HOSTS or host.lower().endswith(".localhost"):
+            self.check_host(host, ["127.0.0.1"])
 
     def check_scheme(self, scheme: str) -> None:
         if scheme not in self.schemes:
@@ -126,6 +188,15 @@ class Policy:
             host.endswith(name[1:]) if name.startswith("*.") else host == name
             for name in self.names
         )
+
+
+def scheme_of(reference: str) -> str:
+    """`builtin`, `stock`, a URL's scheme, or `file` for a plain path."""
+    for prefix in (BUILTIN, STOCK):
+        if reference.startswith(prefix):
+            return prefix[:-1]
+    scheme, separator, _ = reference.partition("://")
+    return scheme.lower() if separator else LOCAL
 
 
 def parse_hosts(text: str, variable: str) -> tuple[bool, tuple[str, ...], tuple[Network, ...]]:

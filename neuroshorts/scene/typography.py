@@ -24,7 +24,7 @@ from fontTools.ttLib import TTFont
 from PIL import Image, ImageColor, ImageDraw, ImageFont
 
 from neuroshorts.errors import GlyphError, Refused
-from neuroshorts.media.policy import Policy
+from neuroshorts.media.policy import LOCAL, Policy
 
 #: Bundled OFL faces: a heavy display face for captions and titles, a text face for body copy.
 FONTS = {
@@ -48,7 +48,7 @@ def font_path(name: str) -> Path:
         return Path(str(files("neuroshorts").joinpath("data", "fonts", FONTS[name])))
     try:
         # A font file is a local file like any asset: a service that refuses those refuses it.
-        Policy.from_env().check_scheme("file")
+        Policy.from_env().check_scheme(LOCAL)
     except Refused as refused:
         raise ValueError(f"font {name!r} is a local file: {refused}") from None
     path = Path(name)

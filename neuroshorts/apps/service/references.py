@@ -2,34 +2,31 @@
 
 A worker fetches whatever a template parameter names, so a request is untrusted input
 pointing at files: `/etc/passwd` as a background would make the worker read its own
-disk, `http://169.254.169.254/` its cloud credentials. The CLI renders the user's own
-files and keeps the scheme policy of `neuroshorts.media.policy` as configured; the
-service refuses local files (plain paths, `file://`, a `file:` voice, font paths) unless
-`NEUROSHORTS_LOCAL_FILES=true`.
+disk, `http://169.254.169.254/` its cloud credentials. What a reference may be is decided
+by `neuroshorts.media.policy` alone; this module knows which parameters name media and
+answers in the API's terms. The CLI renders the user's own files under the policy as
+configured; the service refuses local files (plain paths, `file://`, a `file:` voice,
+font paths) unless `NEUROSHORTS_LOCAL_FILES=true`.
 
 The rule is enforced twice. The API checks the parameters that name media and answers
 a 422 naming the parameter, so nothing is queued. The worker runs with the same scheme
 policy in its environment (`apply_to_process`), which its kernels inherit, so a
 parameter the API does not know as media is still refused when the asset is resolved.
 Host names are judged by the worker when it connects (by the addresses they resolve
-to, see `sources.guard`); the API refuses what it can see without a DNS lookup:
+to, see `media.guard`); the API refuses what it can see without a DNS lookup:
 literal addresses and `localhost`.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import re
 from typing import Any
-from urllib.parse import urlsplit
 
 from neuroshorts.apps.service.config import Settings
 from neuroshorts.errors import ApiError, Refused
-from neuroshorts.media import assets
-from neuroshorts.media.policy import SCHEMES_ENV, Policy
+from neuroshorts.media.policy import LOCAL, SCHEMES_ENV, Policy, scheme_of
 
-LOCAL = "file"
 #: Parameters of the bundled templates whose values name media (several joined by `|`).
 MEDIA_PARAMETERS = frozenset(
     {"background", "music", "logo", "voice", "caption_font", "caption_fallback_font"}
@@ -38,17 +35,12 @@ MEDIA_PARAMETERS = frozenset(
 _NAMED_VOICES = ("piper", "espeak", "edge")
 #: A piece that names a file: a path, a file: reference, or a name with a suffix.
 _FILE_LIKE = re.compile(r"^(file:|[/~.\\])|[/\\]|\.[A-Za-z0-9]{1,8}$")
-_LOCAL_HOSTS = ("localhost", "localhost.")
-#: Bundled media (`builtin:aurora`, `builtin:dawn`) have plain names; the engines find them.
-_BUILTIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 
 
 def service_policy(settings: Settings) -> Policy:
     """The environment's policy, without local files unless the service allows them."""
     policy = Policy.from_env()
-    if settings.local_files:
-        return policy
-    return dataclasses.replace(policy, schemes=policy.schemes - {LOCAL})
+    return policy if settings.local_files else policy.without_local_files()
 
 
 def apply_to_process(settings: Settings) -> None:
@@ -65,7 +57,7 @@ def check(settings: Settings, parameters: dict[str, Any], where: str = "paramete
         field = f"{where}{name}"
         for reference in _references(name, value, field):
             try:
-                _check_reference(reference, policy)
+                policy.check_reference(reference)
             except Refused as refused:
                 raise ApiError(
                     422,
@@ -89,28 +81,4 @@ def _references(name: str, value: str, field: str) -> list[str]:
 
 
 def _names_media(piece: str) -> bool:
-    scheme = assets.scheme_of(piece)
-    return scheme != LOCAL or bool(_FILE_LIKE.search(piece))
-
-
-def _check_reference(reference: str, policy: Policy) -> None:
-    scheme = assets.scheme_of(reference)
-    if scheme == LOCAL and LOCAL not in policy.schemes:
-        raise Refused(
-            "is a file on the server",
-            "a URL or builtin:NAME (local files are refused unless NEUROSHORTS_LOCAL_FILES=true)",
-        )
-    policy.check_scheme(scheme)
-    if scheme == "builtin":
-        if not _BUILTIN_NAME.fullmatch(reference.removeprefix(assets.BUILTIN)):
-            raise Refused("is not a bundled name", "builtin:NAME with NAME a plain word")
-    elif scheme in ("http", "https"):
-        try:
-            host = urlsplit(reference).hostname
-        except ValueError:
-            raise Refused("is not a valid URL", "a URL such as https://host/file.jpg") from None
-        if not host:
-            raise Refused("has no host", "a URL such as https://host/file.jpg")
-        if host.lower() in _LOCAL_HOSTS or host.lower().endswith(".localhost"):
-            policy.check_host(host, ["127.0.0.1"])
-        policy.check_literal(host)
+    return scheme_of(piece) != LOCAL or bool(_FILE_LIKE.search(piece))
