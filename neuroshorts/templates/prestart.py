@@ -120,7 +120,10 @@ async def _preload(manager: Any) -> None:
     client = manager.client()
     client.start_channels()
     try:
-        await client.wait_for_ready(timeout=STARTUP_TIMEOUT)
+        try:
+            await client.wait_for_ready(timeout=STARTUP_TIMEOUT)
+        except RuntimeError as error:  # jupyter_client's "Kernel didn't respond in N seconds"
+            raise KernelError(f"the kernel did not start: {error}") from None
         request = client.execute(PRELOAD, silent=True, store_history=False)
         deadline = time.monotonic() + STARTUP_TIMEOUT
         while time.monotonic() < deadline:

@@ -29,6 +29,7 @@ from neuroshorts.apps.service.config import Settings
 from neuroshorts.apps.service.schemas import Job, State
 from neuroshorts.apps.service.store import JobStore
 from neuroshorts.errors import (
+    KernelError,
     ParameterError,
     RenderError,
     RunCancelled,
@@ -134,7 +135,7 @@ def run_job(job_id: str, settings: Settings) -> str:
 
 
 def _render(store: JobStore, job: Job, *, background: bool, since: float) -> Job | None:
-    """Run the template and close the job; None if another attempt now owns it.
+    """Run the template and close the job; None if another attempt now owns it (or will).
 
     The next job's kernel starts while this one renders; `since` is the claim, from
     which the manifest's `first_cell` stage counts.
@@ -162,7 +163,11 @@ def _render(store: JobStore, job: Job, *, background: bool, since: float) -> Job
         return _fail(store, job, error, kind="timeout")
     except (TemplateError, ParameterError) as error:
         return _fail(store, job, str(error))
-    except (TemplateRunError, RenderError) as error:
+    except TemplateRunError as error:
+        if isinstance(error.__cause__, KernelError):
+            return _requeue(store, heartbeat.current, error)
+        return _fail(store, job, str(error))
+    except RenderError as error:
         return _fail(store, job, str(error))
     except Exception as error:
         log.exception("job %s failed unexpectedly", job.id)
@@ -177,6 +182,15 @@ def _render(store: JobStore, job: Job, *, background: bool, since: float) -> Job
     else:
         log.info("job %s succeeded: %s", job.id, manifest.video)
     return closed
+
+
+def _requeue(store: JobStore, job: Job, error: Exception) -> Job | None:
+    """A kernel that did not start is the machine's fault, not the job's (seen when other
+    work starved an idle-priority kernel for two minutes): the job goes back to the queue
+    and the reconciler sends it again, counted as another attempt (`max_attempts`)."""
+    if store.requeue(job):
+        log.warning("job %s requeued after attempt %d: %s", job.id, job.attempt, error)
+    return None
 
 
 def _close_stopped(store: JobStore, job: Job, heartbeat: Heartbeat) -> Job | None:
