@@ -5,7 +5,8 @@ import os
 
 import fsspec
 import pytest
-from loopback import LoopbackServer, Reply, gcs_emulator, moto_s3, service_account, use_gcs
+
+from support.loopback import LoopbackServer, Reply, gcs_emulator, moto_s3, service_account, use_gcs
 
 # gcsfs (since 2026.x) asks Google's gRPC Storage Control API for every bucket's layout,
 # which no emulator serves, retrying each call for a minute; this switch, read once when

@@ -9,10 +9,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from media import probe
-from terminal import run_in_terminal
 
 from neuroshorts.apps import batch
+from support.media import probe
+from support.terminal import run_in_terminal
 
 NEUROSHORTS = str(Path(sys.executable).parent / "neuroshorts")
 

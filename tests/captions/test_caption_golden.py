@@ -3,8 +3,8 @@
 The references are 270x480 frames (a quarter of 1080x1920) of a fixed script with
 fixed word timings, the caption blended over a solid background. To accept an
 intended change of look, regenerate them with
-`NEUROSHORTS_UPDATE_GOLDEN=1 pytest tests/test_caption_golden.py` and look at every
-PNG under tests/golden/ before committing them.
+`NEUROSHORTS_UPDATE_GOLDEN=1 pytest tests/captions/test_caption_golden.py` and look
+at every PNG under tests/captions/golden/ before committing them.
 """
 
 import os

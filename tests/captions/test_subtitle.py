@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 import srt
 import webvtt
-from caption_fonts import build_cjk_font
 
 from neuroshorts import captions
 from neuroshorts.captions import (
@@ -29,6 +28,7 @@ from neuroshorts.captions import (
 from neuroshorts.captions.layout import balanced_lines
 from neuroshorts.scene import Canvas, Word
 from neuroshorts.scene.typography import GlyphError, split_runs
+from support.caption_fonts import build_cjk_font
 
 SMALL = Canvas(270, 480)
 

@@ -20,8 +20,8 @@ import pytest
 import yaml
 
 from neuroshorts.apps import cli
+from support import REPO
 
-REPO = Path(__file__).resolve().parent.parent
 HADOLINT = Path(sys.executable).parent / "hadolint"
 COMPOSE = REPO / "docker-compose.yml"
 RABBITMQ = REPO / "docker-compose.rabbitmq.yml"

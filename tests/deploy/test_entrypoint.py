@@ -26,7 +26,8 @@ from pathlib import Path
 import pytest
 import redis
 
-REPO = Path(__file__).resolve().parent.parent
+from support import REPO
+
 ENTRYPOINT = REPO / "docker" / "entrypoint.sh"
 VENV_BIN = Path(sys.executable).parent
 #: Upper bound for a role to come up on a loaded 2-core machine; not a timing assertion.

@@ -1,11 +1,10 @@
 """The conda environment stays equivalent to pyproject.toml."""
 
 import tomllib
-from pathlib import Path
 
 import yaml
 
-REPO = Path(__file__).resolve().parent.parent
+from support import REPO
 
 
 def test_environment_yml_lists_exactly_the_runtime_and_test_requirements():

@@ -17,8 +17,6 @@ from pathlib import Path
 import fsspec
 import numpy as np
 import pytest
-from loopback import LoopbackServer, Reply, use_s3
-from media import write_circle_video, write_tone
 from PIL import Image
 
 from neuroshorts import templates, visuals
@@ -26,6 +24,8 @@ from neuroshorts.media.assets import AssetError, AssetNotFoundError, resolve
 from neuroshorts.media.cache import Cache
 from neuroshorts.media.policy import Policy, Refused
 from neuroshorts.scene import Canvas, Span
+from support.loopback import LoopbackServer, Reply, use_s3
+from support.media import write_circle_video, write_tone
 
 RED = (200, 30, 30)
 

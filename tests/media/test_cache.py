@@ -13,8 +13,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from loopback import LoopbackServer, Reply
 from PIL import Image
+
+from support.loopback import LoopbackServer, Reply
 
 NEUROSHORTS = str(Path(sys.executable).parent / "neuroshorts")
 

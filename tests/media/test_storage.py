@@ -21,14 +21,14 @@ from urllib.parse import parse_qs, urlsplit
 import fsspec
 import httpx
 import pytest
-from loopback import use_s3
-from media import probe, write_tone
 from PIL import Image
 
 from neuroshorts import templates
 from neuroshorts.media import storage
 from neuroshorts.media.assets import AssetError, resolve
 from neuroshorts.settings import data_dir
+from support.loopback import use_s3
+from support.media import probe, write_tone
 
 NEUROSHORTS = str(Path(sys.executable).parent / "neuroshorts")
 SIDECARS = (".srt", ".vtt", ".ass", ".jpg", ".ipynb")

@@ -4,7 +4,6 @@ import json
 
 import numpy as np
 import pytest
-from media import decoded_audio, decoded_frames, probe, tone_short
 from PIL import Image
 
 from neuroshorts import captions, visuals
@@ -17,6 +16,7 @@ from neuroshorts.output.encode import (
     thumbnail_time,
 )
 from neuroshorts.scene import AudioTrack, Canvas, Layer, Short, Span
+from support.media import decoded_audio, decoded_frames, probe, tone_short
 
 AVCOL_SPC_BT709 = 1
 

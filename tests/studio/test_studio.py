@@ -14,12 +14,12 @@ import types
 
 import numpy as np
 import pytest
-from media import decoded_jpeg, tone_short
 from PIL import Image
 
 from neuroshorts import studio, templates
 from neuroshorts.scene import Canvas, Layer, Short, Span
 from neuroshorts.studio.player import esm
+from support.media import decoded_jpeg, tone_short
 
 pytestmark = pytest.mark.usefixtures("no_players_left")
 

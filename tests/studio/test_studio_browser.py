@@ -15,8 +15,10 @@ import nbformat
 import numpy as np
 import pytest
 import srt
-from lab import run_all
-from studio_page import (
+
+from neuroshorts import captions
+from support.lab import run_all
+from support.studio_page import (
     FPS,
     FRAME_EPSILON,
     IN_A_PAGE,
@@ -30,8 +32,6 @@ from studio_page import (
     settle,
     studio_lab,
 )
-
-from neuroshorts import captions
 
 pytestmark = IN_A_PAGE
 

@@ -13,12 +13,12 @@ import time
 import nbformat
 import numpy as np
 import pytest
-from media import decoded_frames, decoded_jpeg, probe
 from PIL import Image
 
 from neuroshorts import studio, templates
 from neuroshorts.studio import form
 from neuroshorts.templates import presets
+from support.media import decoded_frames, decoded_jpeg, probe
 
 pytestmark = pytest.mark.usefixtures("no_players_left")
 

@@ -13,9 +13,10 @@ import time
 from pathlib import Path
 
 import pytest
-from lab import write_notebook
-from media import probe
-from studio_page import (
+
+from support.lab import write_notebook
+from support.media import probe
+from support.studio_page import (
     IN_A_PAGE,
     Frames,
     field,

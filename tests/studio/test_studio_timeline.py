@@ -6,13 +6,13 @@ import math
 
 import numpy as np
 import pytest
-from media import tone_short
 
 from neuroshorts import captions, visuals
 from neuroshorts.audio.decode import write_wav
 from neuroshorts.media.assets import resolve
 from neuroshorts.scene import AudioTrack, Canvas, Short, Span, Word
 from neuroshorts.studio.timeline import timeline, waveform
+from support.media import tone_short
 
 SMALL = Canvas(64, 112, fps=10)
 RATE = 8000

@@ -1,7 +1,7 @@
 """The studio's browser modules (neuroshorts/studio/web) under node's own test runner.
 
 They are plain ES modules with no build step, so node imports the very files the
-widget ships; the tests live in tests/js. This runs them as one pytest test so that
+widget ships; the tests live in tests/studio/js. This runs them as one pytest test so that
 `make test` stays the one command, and shows node's report when one fails.
 """
 

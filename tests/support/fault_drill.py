@@ -9,7 +9,7 @@ fails, and faults injected while the queue drains — a worker SIGKILLed and res
 supervisor would, Redis crashed and restarted (without persistence its queue is gone),
 the API SIGKILLed and restarted. Afterwards `Drill.inspect` lists every broken promise.
 
-`tests/service/test_faults.py` runs a small drill; `bench/faults.py` a big one with figures.
+`tests/apps/service/test_faults.py` runs a small drill; `bench/faults.py` a big one with figures.
 """
 
 from __future__ import annotations
@@ -30,13 +30,13 @@ from typing import Any
 
 import httpx
 import redis
-from media import probe
-from service_stack import free_port, wait_for
 
 from neuroshorts.apps.service.schemas import FINAL, Job, State
 from neuroshorts.apps.service.store import JobStore
+from support import TEMPLATES
+from support.media import probe
+from support.service_stack import free_port, wait_for
 
-TEMPLATES = Path(__file__).resolve().parent / "templates"
 #: Upper bounds that end waits on a loaded machine; they assert nothing.
 START_DEADLINE = 120.0
 #: Stable fields of a job record: an API restart must not change them.

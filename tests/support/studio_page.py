@@ -19,14 +19,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from lab import CHROMIUM
 from PIL import Image
 
 from neuroshorts import studio
 from neuroshorts.studio.form import build_short
 from neuroshorts.studio.player import preview_frame, preview_size
+from support import REPO
+from support.lab import CHROMIUM
 
-TEMPLATE = Path(__file__).resolve().parent.parent / "templates" / "explainer.ipynb"
+TEMPLATE = REPO / "templates" / "explainer.ipynb"
 FPS = 30
 #: The marks of a test module in a real page: it needs Chromium, and it times the page.
 IN_A_PAGE = [
@@ -242,7 +243,7 @@ def tab(page, title: str) -> None:
 @contextlib.contextmanager
 def studio_lab(root: Path):
     """A JupyterLab whose kernels show widgets (the test run itself may be headless)."""
-    from lab import jupyter_lab
+    from support.lab import jupyter_lab
 
     env = dict(os.environ)
     env.pop(studio.HEADLESS_ENV, None)
@@ -254,8 +255,9 @@ def studio_lab(root: Path):
 def player_page(lab, notebook: str, shots: Path):
     """Chromium on `notebook`, run all, once its player shows; a screenshot if it fails."""
     # CI installs playwright with the test extra: missing, this fails rather than skips.
-    from lab import chromium, open_notebook, run_all
     from playwright.sync_api import sync_playwright
+
+    from support.lab import chromium, open_notebook, run_all
 
     with sync_playwright() as playwright, chromium(playwright) as page:
         page.add_init_script(COUNT_DRAWS)

@@ -17,12 +17,12 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from media import probe
 
 from neuroshorts import templates
 from neuroshorts.templates import prestart
 from neuroshorts.templates.kernel import Progress, RunCancelled
 from neuroshorts.templates.processes import group_alive, pid_alive
+from support.media import probe
 
 PARAMETERS = """\
 color: str = "#1b1464"  # the colour of the whole frame

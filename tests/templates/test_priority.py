@@ -13,10 +13,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from process_groups import group_members
 
 from neuroshorts.templates import priority, run
 from neuroshorts.templates.kernel import Progress
+from support.process_groups import group_members
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
 

@@ -6,11 +6,11 @@ import os
 import nbformat
 import pytest
 from jupyter_client.manager import KernelManager
-from media import probe
 
 from neuroshorts import studio, templates
 from neuroshorts.apps import cli
 from neuroshorts.templates import scaffold
+from support.media import probe
 
 
 def test_new_template_has_the_contract_parameters_and_no_outputs(tmp_path):

@@ -10,14 +10,14 @@ import imageio_ffmpeg
 import nbformat
 import numpy as np
 import pytest
-from media import decoded_audio, probe
-from terminal import FRAMES, run_in_terminal
 
 from neuroshorts import templates
 from neuroshorts.apps.service.schemas import RenderRequest
 from neuroshorts.templates import presets
+from support import REPO
+from support.media import decoded_audio, probe
+from support.terminal import FRAMES, run_in_terminal
 
-REPO = Path(__file__).resolve().parent.parent
 NEUROSHORTS = str(Path(sys.executable).parent / "neuroshorts")
 
 

@@ -7,11 +7,11 @@ its size in the source, the same on both axes.
 
 import numpy as np
 import pytest
-from media import circle_picture, disc_size, write_circle_video
 from PIL import Image
 
 from neuroshorts import visuals
 from neuroshorts.scene import Canvas, Short, Span
+from support.media import circle_picture, disc_size, write_circle_video
 
 #: The three aspects at a fifth of final size: 216x384, 216x216, 384x216.
 CANVASES = {aspect: Canvas.for_aspect(aspect).scaled(0.2) for aspect in ("9:16", "1:1", "16:9")}

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from receiver import Receiver
-from service_stack import running_stack
+
+from support.receiver import Receiver
+from support.service_stack import running_stack
 
 
 @pytest.fixture(scope="module")

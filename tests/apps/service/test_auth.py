@@ -23,12 +23,18 @@ import fsspec
 import httpx
 import pytest
 from fastapi.routing import iter_route_contexts
-from loopback import moto_s3
-from receiver import Receiver
-from service_stack import START_DEADLINE, free_port, postgres_database, running_stack, wait_for
 
 from neuroshorts.apps.service.api import create_app
 from neuroshorts.apps.service.webhooks import SIGNATURE_HEADER, verify
+from support.loopback import moto_s3
+from support.receiver import Receiver
+from support.service_stack import (
+    START_DEADLINE,
+    free_port,
+    postgres_database,
+    running_stack,
+    wait_for,
+)
 
 KEY = "k-" + uuid.uuid4().hex
 PUBLIC = {"/healthz", "/readyz", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 import shutil
-from pathlib import Path
 
 import pytest
 
 from neuroshorts import templates
 from neuroshorts.apps.service import catalog
+from support import TEMPLATES
 
-BLIP = Path(__file__).parent / "templates" / "blip.ipynb"
+BLIP = TEMPLATES / "blip.ipynb"
 
 
 def test_an_edited_or_removed_template_is_seen_at_the_next_request(tmp_path, monkeypatch):

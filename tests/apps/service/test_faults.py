@@ -16,13 +16,13 @@ import threading
 import time
 
 import pytest
-from fault_drill import Drill, RedisServer, standard_faults
 from kombu import Connection
 
 from neuroshorts.apps.service.config import Settings
 from neuroshorts.apps.service.queue import make_celery
 from neuroshorts.apps.service.reconcile import send, sweep
 from neuroshorts.apps.service.store import JobStore, NewJob
+from support.fault_drill import Drill, RedisServer, standard_faults
 
 JOBS = 24
 

@@ -25,7 +25,8 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis import checks as conformance
-from service_stack import running_stack
+
+from support.service_stack import running_stack
 
 KEY = "fuzz-key"
 #: Examples per schema; each is one request.

@@ -14,15 +14,15 @@ from pathlib import Path
 
 import httpx
 import pytest
-from loopback import LoopbackServer, Reply
-from process_groups import group_members
-from service_stack import LONG_PARAMETERS, running_stack
 
 from neuroshorts.apps.service import queue
 from neuroshorts.apps.service.limits import estimated_seconds
 from neuroshorts.apps.service.store import NewJob, new_id
 from neuroshorts.media import assets
 from neuroshorts.media.policy import HOSTS_ENV
+from support.loopback import LoopbackServer, Reply
+from support.process_groups import group_members
+from support.service_stack import LONG_PARAMETERS, running_stack
 
 FINAL = {"succeeded", "failed", "cancelled"}
 LIMITS = {

@@ -6,7 +6,6 @@ import shutil
 import subprocess
 import threading
 import time
-from pathlib import Path
 
 import httpx
 import pytest
@@ -16,8 +15,9 @@ from neuroshorts import templates
 from neuroshorts.apps.service import schemas
 from neuroshorts.apps.service.api import create_app
 from neuroshorts.apps.service.config import Settings
+from support import REPO
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "n8n"
+EXAMPLE = REPO / "examples" / "n8n"
 WORKFLOWS = sorted(EXAMPLE.glob("*.json"))
 
 

@@ -11,9 +11,9 @@ import json
 
 import httpx
 import pytest
-from service_stack import SECRET, running_stack, wait_for
 
 from neuroshorts.apps.service.webhooks import SIGNATURE_HEADER, verify
+from support.service_stack import SECRET, running_stack, wait_for
 
 KEY = "test-api-key"
 BODY = {"template": "explainer", "parameters": {"script": "Hola.", "quality": "draft"}}

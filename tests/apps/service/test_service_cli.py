@@ -11,9 +11,10 @@ import time
 from pathlib import Path
 
 import httpx
-from media import probe
-from process_groups import group_members
-from service_stack import START_DEADLINE, free_port, wait_for
+
+from support.media import probe
+from support.process_groups import group_members
+from support.service_stack import START_DEADLINE, free_port, wait_for
 
 
 def test_serve_runs_api_and_worker_in_one_command_and_submit_waits_for_the_video(tmp_path):

@@ -12,17 +12,17 @@ import json
 from pathlib import Path
 
 import pytest
-from media import probe
-from process_groups import group_members
-from service_stack import (
+
+from neuroshorts.apps.service.webhooks import SIGNATURE_HEADER, verify
+from support.media import probe
+from support.process_groups import group_members
+from support.service_stack import (
     LONG_PARAMETERS,
     RENDER_DEADLINE,
     SECRET,
     SHORT_PARAMETERS,
     wait_for,
 )
-
-from neuroshorts.apps.service.webhooks import SIGNATURE_HEADER, verify
 
 BROKERS = ["embedded", "redis", "rabbitmq"]
 FINAL = {"succeeded", "failed", "cancelled"}

@@ -13,9 +13,10 @@ import signal
 from pathlib import Path
 
 import pytest
-from media import probe
-from process_groups import group_members, parent_of
-from service_stack import (
+
+from support.media import probe
+from support.process_groups import group_members, parent_of
+from support.service_stack import (
     LONG_PARAMETERS,
     LONG_SCRIPT,
     RENDER_DEADLINE,

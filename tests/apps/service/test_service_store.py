@@ -12,10 +12,10 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import pytest
-from service_stack import postgres_database
 
 from neuroshorts.apps.service.schemas import State
 from neuroshorts.apps.service.store import IdempotencyConflict, JobStore, NewJob
+from support.service_stack import postgres_database
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])

@@ -11,13 +11,13 @@ import json
 import socket
 
 import pytest
-from receiver import Receiver
-from service_stack import free_port
 
 from neuroshorts.apps.service import webhooks
 from neuroshorts.apps.service.config import Settings
 from neuroshorts.apps.service.schemas import State
 from neuroshorts.apps.service.store import JobStore, NewJob
+from support.receiver import Receiver
+from support.service_stack import free_port
 
 SECRET = "s3cret"
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { FrameCache } from "../../neuroshorts/studio/web/cache.js";
+import { FrameCache } from "../../../neuroshorts/studio/web/cache.js";
 
 const bitmap = () => ({ closed: false, close() { this.closed = true; } });
 

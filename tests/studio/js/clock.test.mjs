@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { Clock, frameAt } from "../../neuroshorts/studio/web/clock.js";
+import { Clock, frameAt } from "../../../neuroshorts/studio/web/clock.js";
 
 /** An audio element stand-in whose time the test moves, like the media clock would. */
 class FakeAudio {

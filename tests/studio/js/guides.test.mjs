@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { drawGuides, safeRect } from "../../neuroshorts/studio/web/guides.js";
+import { drawGuides, safeRect } from "../../../neuroshorts/studio/web/guides.js";
 
 /** A 2D context stand-in that records what was drawn. */
 function recorder() {

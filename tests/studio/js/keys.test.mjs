@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { keyAction } from "../../neuroshorts/studio/web/keys.js";
+import { keyAction } from "../../../neuroshorts/studio/web/keys.js";
 
 const key = (k, extra = {}) => keyAction({ key: k, target: { tagName: "DIV" }, ...extra });
 

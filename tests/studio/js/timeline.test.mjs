@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { formatTime, spanAt, ticks, toTime, toX } from "../../neuroshorts/studio/web/timeline.js";
+import { formatTime, spanAt, ticks, toTime, toX } from "../../../neuroshorts/studio/web/timeline.js";
 
 test("time and x map onto each other across the lanes, clamped", () => {
   assert.equal(toX(5, 20, 1000), 250);
