@@ -218,6 +218,8 @@ def test_a_row_failing_in_its_notebook_is_reported_and_the_others_still_render(r
     assert "row 3 failed" in stderr and "Traceback" not in stderr
 
 
+@pytest.mark.render
+@pytest.mark.slow
 def test_ctrl_c_stops_the_running_renders_and_starts_no_more(tmp_path):
     (tmp_path / "rows.csv").write_text(
         "script\n" + "".join(f"Row {n} should never finish rendering.\n" for n in range(4))

@@ -150,6 +150,7 @@ def failed_job(tmp_path_factory):
     logs.configure(logging.INFO, shared, loggers=())
 
 
+@pytest.mark.render
 def test_every_line_of_a_failing_job_carries_its_id_in_both_logs(failed_job, restore_logging):
     shared, per_job = failed_job
     in_job = [r for r in text_records(shared) if "[job job-42]" in r]

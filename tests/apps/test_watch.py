@@ -13,6 +13,8 @@ import pytest
 from neuroshorts.apps import watch
 from support.media import probe
 
+pytestmark = pytest.mark.render
+
 NEUROSHORTS = str(Path(sys.executable).parent / "neuroshorts")
 
 

@@ -22,6 +22,8 @@ from neuroshorts.audio.textnorm import spoken_forms
 from neuroshorts.audio.voices import resolve_voice
 from support.audio_timing import onset_errors_ms, phrases
 
+pytestmark = pytest.mark.slow
+
 ENGLISH = (
     "Octopuses have three hearts. Two pump blood through the gills, and one sends it to "
     "the rest of the body. In 2024, divers counted 300 of them near one reef!"

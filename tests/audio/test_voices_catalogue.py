@@ -21,6 +21,8 @@ import pytest
 from support.loopback import LoopbackServer, Reply
 from support.media import probe
 
+pytestmark = pytest.mark.slow
+
 NEUROSHORTS = str(Path(sys.executable).parent / "neuroshorts")
 SPANISH = "es_ES-prueba-medium"
 BROKEN = "es_MX-roto-medium"
@@ -131,6 +133,7 @@ def test_list_filters_by_language_and_install_puts_a_checked_voice_in_place(env,
     assert again.returncode == 1 and f"'{SPANISH}' is not installed" in again.stderr
 
 
+@pytest.mark.render
 def test_a_render_uses_an_installed_voice(env, tmp_path):
     command = [
         "render", "explainer", "-p", "voice", f"piper:{SPANISH}", "-p", "script", "Hola a todos.",

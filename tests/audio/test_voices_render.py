@@ -13,6 +13,8 @@ import pytest
 from neuroshorts import audio, templates
 from support.media import probe
 
+pytestmark = pytest.mark.render
+
 TAG = re.compile(r"<(\d\d:\d\d:\d\d\.\d\d\d)>")
 CUE = re.compile(r"^(\d\d:\d\d:\d\d\.\d\d\d) --> ", re.MULTILINE)
 

@@ -28,6 +28,8 @@ import redis
 
 from support import REPO
 
+pytestmark = pytest.mark.services
+
 ENTRYPOINT = REPO / "docker" / "entrypoint.sh"
 VENV_BIN = Path(sys.executable).parent
 #: Upper bound for a role to come up on a loaded 2-core machine; not a timing assertion.
@@ -133,6 +135,7 @@ def json_log_lines(env: dict[str, str], role: str) -> list[dict]:
 # --- the long-running roles ---------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("role", ["api", "serve"])
 def test_http_role_becomes_ready_passes_its_healthcheck_and_stops_on_sigterm(role, tmp_path):
     port = free_port()
@@ -169,6 +172,7 @@ def redis_broker(tmp_path) -> Iterator[dict[str, str]]:
     client.close()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("broker", ["embedded", "redis"])
 def test_worker_answers_the_healthcheck_ping_by_name_and_stops_on_sigterm(
     broker, tmp_path, request

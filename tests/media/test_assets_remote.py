@@ -434,6 +434,7 @@ def test_stock_errors_name_the_field(stock_server, monkeypatch):
 # --- what a template run shows -------------------------------------------------------
 
 
+@pytest.mark.render
 @pytest.mark.parametrize("case", ["metadata service", "empty image", "text as mp3"])
 def test_a_bad_asset_fails_the_render_naming_the_parameter(
     case, server, bucket, tmp_path, monkeypatch

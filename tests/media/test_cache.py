@@ -17,6 +17,8 @@ from PIL import Image
 
 from support.loopback import LoopbackServer, Reply
 
+pytestmark = pytest.mark.render
+
 NEUROSHORTS = str(Path(sys.executable).parent / "neuroshorts")
 
 
@@ -59,6 +61,7 @@ def cache_info(env) -> dict[str, tuple[int, int]]:
     return {kind: (int(count), int(size)) for kind, count, size in rows}
 
 
+@pytest.mark.slow
 def test_renders_keep_the_cache_under_budget_and_info_matches_du(server, env, tmp_path):
     budget = 420_000
     rows = tmp_path / "rows.csv"

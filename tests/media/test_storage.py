@@ -78,6 +78,7 @@ def run_log(caplog):
     logger.removeHandler(caplog.handler)
 
 
+@pytest.mark.render
 @pytest.mark.parametrize("scheme", ["s3", "gs"])
 def test_a_template_with_bucket_media_renders_to_a_bucket_and_shares_a_link(
     scheme, request, tmp_path, run_log

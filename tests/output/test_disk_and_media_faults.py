@@ -13,6 +13,8 @@ import pytest
 
 from neuroshorts import templates
 
+pytestmark = pytest.mark.render
+
 FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
 DRAFT = {"script": "A full disk is no reason to lie.", "quality": "draft", "music": "none"}
 

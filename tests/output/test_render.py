@@ -18,6 +18,8 @@ from neuroshorts.output.encode import (
 from neuroshorts.scene import AudioTrack, Canvas, Layer, Short, Span
 from support.media import decoded_audio, decoded_frames, probe, tone_short
 
+pytestmark = pytest.mark.render
+
 AVCOL_SPC_BT709 = 1
 
 

@@ -133,6 +133,7 @@ def test_making_defaults_rewrites_only_the_parameters_cell(tmp_path):
     assert [after.cells[i].metadata.get("tags") for i in changed] == [["parameters"]]
 
 
+@pytest.mark.render
 def test_a_render_from_the_studio_reports_its_progress_and_is_listed(tmp_path):
     ui = make(tmp_path, {**RED_SKY, "quality": "draft"})
     assert ui.renders.button.description == "Render draft"
@@ -155,6 +156,7 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
     return float("inf") if error == 0 else 10 * np.log10(255**2 / error)
 
 
+@pytest.mark.render
 def test_saved_values_render_from_the_cli_with_the_studios_frames(tmp_path):
     """Save, render with the CLI at final quality: its frames scaled to the studio's size
     are the frames the studio showed. The same values made the template's defaults

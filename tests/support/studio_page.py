@@ -35,6 +35,7 @@ IN_A_PAGE = [
         not CHROMIUM.exists(),
         reason="needs Debian's chromium at /usr/bin/chromium (apt install chromium)",
     ),
+    pytest.mark.browser,
     pytest.mark.quiet,  # frames per second and latencies, measured in the page
 ]
 #: A thousandth of a frame: how `frameAt` in neuroshorts/studio/web/clock.js reads a

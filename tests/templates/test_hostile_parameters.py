@@ -13,6 +13,8 @@ import pytest
 
 from neuroshorts import templates, visuals
 
+pytestmark = pytest.mark.render
+
 HOSTILE = [
     "Say \"hi\" and 'bye'.",
     'Close """ and open """ again.',

@@ -24,6 +24,8 @@ from neuroshorts.templates.kernel import Progress, RunCancelled
 from neuroshorts.templates.processes import group_alive, pid_alive
 from support.media import probe
 
+pytestmark = pytest.mark.render
+
 PARAMETERS = """\
 color: str = "#1b1464"  # the colour of the whole frame
 duration: float = 0.5  # seconds

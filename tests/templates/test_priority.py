@@ -18,7 +18,7 @@ from neuroshorts.templates import priority, run
 from neuroshorts.templates.kernel import Progress
 from support.process_groups import group_members
 
-pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
+pytestmark = [pytest.mark.skipif(sys.platform != "linux", reason="reads /proc"), pytest.mark.render]
 
 #: Waits for a line, then starts a child (as a kernel starts ffmpeg) and prints its pid.
 KERNEL_LIKE = (
@@ -69,6 +69,7 @@ def test_this_process_keeps_its_own_priority(kernel_like):
     assert (os.sched_getscheduler(0), os.getpriority(os.PRIO_PROCESS, 0)) == before
 
 
+@pytest.mark.slow
 def test_a_background_render_runs_its_kernel_and_ffmpeg_as_idle_cpu_work(tmp_path):
     """What a worker with `render_priority=idle` asks of `templates.run`, on a real render."""
     seen: dict[str, int] = {}

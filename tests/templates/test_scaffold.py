@@ -31,6 +31,7 @@ def test_new_template_has_the_contract_parameters_and_no_outputs(tmp_path):
     assert templates._description(path).startswith("A narrated short")
 
 
+@pytest.mark.render
 def test_new_template_renders_a_draft(tmp_path):
     path = scaffold.create("demo2", tmp_path / "templates")
     manifest = templates.run(
@@ -87,6 +88,7 @@ def test_cli_new_writes_into_templates_and_refuses_an_existing_name(
     assert (tmp_path / "elsewhere" / "other.ipynb").is_file()
 
 
+@pytest.mark.render
 @pytest.mark.parametrize("frontend", [True, False], ids=["jupyterlab", "headless"])
 def test_a_new_template_run_cell_by_cell_ends_in_the_player_only_for_a_person(tmp_path, frontend):
     """A kernel that may ask its user for input (JupyterLab's does, papermill's and nbval's

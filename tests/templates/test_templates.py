@@ -255,6 +255,7 @@ def test_the_bar_follows_the_stages_and_ends_with_the_videos_last_frame(in_termi
     )
 
 
+@pytest.mark.render
 def test_quiet_shows_no_bar_and_no_info_lines(tmp_path):
     out = tmp_path / "quiet.mp4"
     result = run_in_terminal([
@@ -305,6 +306,7 @@ def test_notebook_manifest_and_captions_sit_beside_the_video(rendered):
     assert any("application/json" in o.get("data", {}) for o in outputs)  # manifest shown
 
 
+@pytest.mark.render
 def test_a_failing_template_reports_the_cell_and_writes_no_video(tmp_path):
     result = run_cli(
         "render", "explainer", "-p", "background", "solid:nocolour", "-o", str(tmp_path / "x.mp4")
@@ -315,6 +317,7 @@ def test_a_failing_template_reports_the_cell_and_writes_no_video(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x.ipynb"]
 
 
+@pytest.mark.render
 def test_a_video_background_can_bring_its_own_sound_into_the_mix(tmp_path):
     clip = tmp_path / "hum.mp4"
     subprocess.run(

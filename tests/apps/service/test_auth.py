@@ -36,6 +36,8 @@ from support.service_stack import (
     wait_for,
 )
 
+pytestmark = pytest.mark.services
+
 KEY = "k-" + uuid.uuid4().hex
 PUBLIC = {"/healthz", "/readyz", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
 WRONG_KEYS = ["", KEY[:-1], KEY + "x", KEY.upper(), "x" * len(KEY), "wrong"]
@@ -97,6 +99,8 @@ SECRETS = {
 BUCKET = "secrets-" + uuid.uuid4().hex[:12]
 
 
+@pytest.mark.render
+@pytest.mark.slow
 def test_no_secret_reaches_any_log_of_a_full_run(tmp_path):
     """`neuroshorts -v serve` (API and worker, debug logging) with every secret set:
     requests with the key, a render uploaded to S3 with the AWS secret, a job store on

@@ -24,6 +24,8 @@ from neuroshorts.apps.service.reconcile import send, sweep
 from neuroshorts.apps.service.store import JobStore, NewJob
 from support.fault_drill import Drill, RedisServer, standard_faults
 
+pytestmark = [pytest.mark.services, pytest.mark.slow]
+
 JOBS = 24
 
 

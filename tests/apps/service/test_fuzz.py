@@ -28,6 +28,8 @@ from schemathesis import checks as conformance
 
 from support.service_stack import running_stack
 
+pytestmark = [pytest.mark.services, pytest.mark.slow]
+
 KEY = "fuzz-key"
 #: Examples per schema; each is one request.
 EXAMPLES = 600

@@ -24,6 +24,8 @@ from support.loopback import LoopbackServer, Reply
 from support.process_groups import group_members
 from support.service_stack import LONG_PARAMETERS, running_stack
 
+pytestmark = pytest.mark.services
+
 FINAL = {"succeeded", "failed", "cancelled"}
 LIMITS = {
     "max_body_bytes": 20_000,
@@ -170,6 +172,7 @@ def no_video_left(job: dict) -> None:
     assert not [p.name for p in output.parent.iterdir() if ".mp4" in p.name or ".partial" in p.name]
 
 
+@pytest.mark.render
 def test_the_asset_size_limit_reaches_the_worker(worker, photo_server):
     job = worker.submit({**SHORT, "background": photo_server.url("/aurora.jpg")})
     done = worker.wait_state(job["id"], FINAL)
@@ -179,6 +182,7 @@ def test_the_asset_size_limit_reaches_the_worker(worker, photo_server):
     no_video_left(done)
 
 
+@pytest.mark.render
 def test_a_worker_refuses_local_files_even_when_a_job_skipped_the_api(worker, tmp_path):
     """A job written to the store directly (an older API, a script) still cannot read files."""
     photo = tmp_path / "photo.jpg"
@@ -193,6 +197,8 @@ def test_a_worker_refuses_local_files_even_when_a_job_skipped_the_api(worker, tm
     no_video_left(done)
 
 
+@pytest.mark.render
+@pytest.mark.slow
 def test_a_job_past_its_time_limit_fails_with_reason_timeout_and_no_video(tmp_path):
     with running_stack(tmp_path, "embedded", workers=1, soft_time_limit=2, time_limit=60) as stack:
         job = stack.submit(LONG_PARAMETERS)

@@ -21,6 +21,8 @@ from neuroshorts.media import assets
 from neuroshorts.media.policy import HOSTS_ENV, KNOWN_SCHEMES, SCHEMES_ENV
 from support.service_stack import running_stack
 
+pytestmark = pytest.mark.services
+
 PREFIX = "s3://renders-bucket/jobs/"
 SCRIPT = {"script": "Hi.", "quality": "draft"}
 

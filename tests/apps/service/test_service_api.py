@@ -15,6 +15,8 @@ import pytest
 from neuroshorts.apps.service.webhooks import SIGNATURE_HEADER, verify
 from support.service_stack import SECRET, running_stack, wait_for
 
+pytestmark = pytest.mark.services
+
 KEY = "test-api-key"
 BODY = {"template": "explainer", "parameters": {"script": "Hola.", "quality": "draft"}}
 

@@ -11,10 +11,13 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from support.media import probe
 from support.process_groups import group_members
 from support.service_stack import START_DEADLINE, free_port, wait_for
+
+pytestmark = [pytest.mark.services, pytest.mark.render, pytest.mark.slow]
 
 
 def test_serve_runs_api_and_worker_in_one_command_and_submit_waits_for_the_video(tmp_path):

@@ -24,6 +24,8 @@ from support.service_stack import (
     wait_for,
 )
 
+pytestmark = [pytest.mark.services, pytest.mark.render]
+
 BROKERS = ["embedded", "redis", "rabbitmq"]
 FINAL = {"succeeded", "failed", "cancelled"}
 

@@ -24,6 +24,8 @@ from support.service_stack import (
     wait_for,
 )
 
+pytestmark = [pytest.mark.services, pytest.mark.render, pytest.mark.slow]
+
 FINAL = {"succeeded", "failed", "cancelled"}
 
 

@@ -3,12 +3,15 @@
 
 from __future__ import annotations
 
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 
 from neuroshorts.apps.service.api import create_app
 from neuroshorts.apps.service.config import Settings
+
+pytestmark = pytest.mark.slow
 
 
 def test_generated_requests_get_no_server_error_and_json_errors(tmp_path):

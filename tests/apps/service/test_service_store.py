@@ -17,6 +17,8 @@ from neuroshorts.apps.service.schemas import State
 from neuroshorts.apps.service.store import IdempotencyConflict, JobStore, NewJob
 from support.service_stack import postgres_database
 
+pytestmark = pytest.mark.services
+
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
 def store(request, tmp_path_factory):
