@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint format lab bench clean system-deps
+.PHONY: demo test check lint format lab bench clean system-deps
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -13,17 +13,20 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	# uv resolves and installs the same packages as pip, in seconds rather than minutes.
 	$(BIN)/python -m pip install --quiet uv
-	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[test]'
+	# Compiled here once: with PYTHONDONTWRITEBYTECODE set (as on our machines) every process
+	# the tests start (CLI, kernels, API, workers) would otherwise compile its imports again.
+	$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -e '.[test]'
 	touch $@
 
 demo: $(STAMP)
 	$(BIN)/neuroshorts render explainer -f examples/demo.json -o out/demo.mp4
 
-# Two cores run the suite in two processes (files kept whole, for their module fixtures);
-# the tests that time a real browser then run alone, with the coverage of both parts.
+# Two cores run the suite in two processes (files kept whole, for their module fixtures, in
+# the order tests/conftest.py gives: the slow drills first); the tests that time a real
+# browser then run alone, with the coverage of both parts.
 test: lint system-deps
-	$(BIN)/pytest -n 2 --dist loadfile -m "not quiet" --cov=neuroshorts --cov-report= \
-		--cov-fail-under=0 --durations=20
+	$(BIN)/pytest -n 2 --dist loadfile --no-loadscope-reorder -m "not quiet" --cov=neuroshorts \
+		--cov-report= --cov-fail-under=0 --durations=20
 	$(BIN)/pytest -m quiet --cov=neuroshorts --cov-append \
 		--cov-report=term-missing:skip-covered --durations=10
 
@@ -43,6 +46,11 @@ system-deps:
 		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq $$missing; \
 	fi
+
+# Lint and the fast tests (no render, live service, browser or slow drill), in about a minute:
+# for every change. `make test` stays the whole suite, as CI runs it.
+check: lint system-deps
+	$(BIN)/pytest -n 2 --dist loadfile -q -m "not (render or services or browser or slow or quiet)"
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check .

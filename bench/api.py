@@ -48,10 +48,10 @@ import uvloop
 from kombu import Connection
 
 REPO = Path(__file__).resolve().parent.parent
-TEMPLATES = REPO / "tests" / "service" / "templates"
-sys.path[:0] = [str(REPO / "tests" / "service"), str(REPO / "tests")]
+sys.path.insert(0, str(REPO / "tests"))
 
-from service_stack import postgres_database  # noqa: E402
+from support import TEMPLATES  # noqa: E402
+from support.service_stack import postgres_database  # noqa: E402
 
 BLIP = {"template": "blip", "parameters": {"color": "#204060"}}
 BROKERS = {

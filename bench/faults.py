@@ -12,7 +12,7 @@ Both runs use `neuroshorts api` and `neuroshorts worker` processes, a private
 (or a fresh PostgreSQL database with --postgres). Jobs render the `blip` test template
 (one second of solid colour, no voice), so the queue is under test, not the encoder.
 The client sends every job with an Idempotency-Key and retries connection errors and
-5xx answers. Afterwards the drill checks the promises (tests/service/fault_drill.py):
+5xx answers. Afterwards the drill checks the promises (tests/support/fault_drill.py):
 every accepted job terminal exactly once, one playable MP4 per succeeded job and none
 for others, no `.partial` anywhere, job records unchanged across the API restart. Exits
 1 if any is broken.
@@ -32,10 +32,10 @@ import uuid
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(REPO / "tests" / "service"), str(REPO / "tests")]
+sys.path.insert(0, str(REPO / "tests"))
 
-from fault_drill import Drill, Outcome, standard_faults  # noqa: E402
-from service_stack import postgres_database  # noqa: E402
+from support.fault_drill import Drill, Outcome, standard_faults  # noqa: E402
+from support.service_stack import postgres_database  # noqa: E402
 
 #: The client's pacing: a quarter of the jobs at once, then one every half second, so
 #: submissions span the first faults (the API restart happens at half submitted).

@@ -59,9 +59,10 @@ def kernel(frames: int) -> None:
 
 def browser() -> None:
     sys.path.insert(0, str(TESTS))
-    from lab import chromium, open_notebook, run_all, write_notebook
     from playwright.sync_api import sync_playwright
-    from studio_page import (
+
+    from support.lab import chromium, open_notebook, run_all, write_notebook
+    from support.studio_page import (
         COUNT_DRAWS,
         TEMPLATE,
         Frames,

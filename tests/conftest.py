@@ -1,11 +1,38 @@
-"""Test-wide setup: logs and caches of every test run go to a temporary data dir."""
+"""Test-wide setup: logs and caches of every test run go to a temporary data dir; marks by
+fixture and the order modules run in."""
 
 import json
 import os
 
 import fsspec
 import pytest
-from loopback import LoopbackServer, Reply, gcs_emulator, moto_s3, service_account, use_gcs
+
+from support.loopback import LoopbackServer, Reply, gcs_emulator, moto_s3, service_account, use_gcs
+
+#: Fixtures that mark every test using them: live services, and module-wide renders.
+SERVICE_FIXTURES = {"stack", "s3_endpoint", "gcs_endpoint"}
+RENDER_FIXTURES = {"rendered", "in_terminal"}
+#: Run order by a module's heaviest mark: with `--dist loadfile --no-loadscope-reorder`,
+#: xdist hands out modules in this order, so the long drills start first and the two
+#: workers finish together instead of one drill running alone at the end.
+FIRST = ("slow", "render", "services")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark by fixture (and notebooks as renders), then order modules heaviest first."""
+    for item in items:
+        used = set(getattr(item, "fixturenames", ()))
+        if item.path.suffix == ".ipynb" or used & RENDER_FIXTURES:
+            item.add_marker(pytest.mark.render)
+        if used & SERVICE_FIXTURES:
+            item.add_marker(pytest.mark.services)
+    rank: dict[object, int] = {}
+    for item in items:
+        marks = [i for i, name in enumerate(FIRST) if item.get_closest_marker(name)]
+        rank[item.path] = min(rank.get(item.path, len(FIRST)), *marks, len(FIRST))
+    items.sort(key=lambda item: rank[item.path])
+
 
 # gcsfs (since 2026.x) asks Google's gRPC Storage Control API for every bucket's layout,
 # which no emulator serves, retrying each call for a minute; this switch, read once when

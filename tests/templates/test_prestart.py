@@ -1,0 +1,165 @@
+"""Kernels started before the run: each run still gets a fresh one, a dead one is replaced,
+and a cancelled run on a pre-started kernel leaves no process behind.
+
+Real kernels and real renders of a tiny template written here: it shows the kernel's pid
+and whatever an earlier run could have left in the kernel (a variable, a module's state).
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from neuroshorts import templates
+from neuroshorts.errors import RunCancelled
+from neuroshorts.templates import prestart
+from neuroshorts.templates.kernel import Progress
+from neuroshorts.templates.processes import group_alive, pid_alive
+from support.media import probe
+
+pytestmark = pytest.mark.render
+
+PARAMETERS = """\
+color: str = "#1b1464"  # the colour of the whole frame
+duration: float = 0.5  # seconds
+output: str = ""  # MP4 path to render
+quality: str = "draft"  # [draft|final] draft is 540x960
+"""
+WITNESS = """\
+left_by_an_earlier_run = (globals().get("carried"), getattr(visuals, "carried", None))
+carried = visuals.carried = color
+{"pid": os.getpid(), "left": left_by_an_earlier_run}
+"""
+RENDER = """\
+layers = [visuals.background("animated:#000000,#ffffff", Span(0, duration))]
+short = Short(Canvas.for_aspect("9:16"), None, layers, duration=duration)
+render(short, output, quality=quality, thumbnail_at=0.0, progress=False)
+"""
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory) -> Path:
+    notebook = nbformat.v4.new_notebook()
+    notebook.metadata["kernelspec"] = {
+        "name": "python3",
+        "language": "python",
+        "display_name": "Python 3",
+    }
+    parameters = nbformat.v4.new_code_cell(PARAMETERS)
+    parameters.metadata["tags"] = ["parameters"]
+    notebook.cells = [
+        nbformat.v4.new_markdown_cell(
+            "# Witness\n\nShows its kernel and what an earlier run left."
+        ),
+        nbformat.v4.new_code_cell(
+            "import os\n\nfrom neuroshorts import visuals\n"
+            "from neuroshorts.output.encode import render\n"
+            "from neuroshorts.scene import Canvas, Short, Span"
+        ),
+        parameters,
+        nbformat.v4.new_code_cell(WITNESS),
+        nbformat.v4.new_code_cell(RENDER),
+    ]
+    path = tmp_path_factory.mktemp("templates") / "witness.ipynb"
+    nbformat.write(notebook, path)
+    return path
+
+
+@pytest.fixture(autouse=True)
+def no_spare_left():
+    yield
+    prestart.discard_spare()
+
+
+def witness(manifest) -> dict:
+    """What the run's witness cell showed: its kernel's pid and what it found left over."""
+    cells = json.loads(Path(manifest.notebook).read_text())["cells"]
+    (shown,) = [c for c in cells if c["cell_type"] == "code" and "carried" in "".join(c["source"])]
+    return ast.literal_eval("".join(shown["outputs"][0]["data"]["text/plain"]))
+
+
+def test_each_run_gets_a_fresh_kernel_started_before_it(template, tmp_path):
+    ready = prestart.prepare().result()  # a worker prepares its first job's kernel
+    first = templates.run(
+        template, {"color": "#ff0000"}, tmp_path / "1.mp4", progress=False, next_kernel=True
+    )
+    spare = prestart.prepare().result()  # the next one, started while the first rendered
+    second = templates.run(template, {"color": "#00ff00"}, tmp_path / "2.mp4", progress=False)
+
+    assert witness(first) == {"pid": ready.pid, "left": (None, None)}
+    assert witness(second) == {"pid": spare.pid, "left": (None, None)}, (
+        "nothing the first run set, in its namespace or in a module, reaches the second"
+    )
+    assert spare.pid != ready.pid and not pid_alive(ready.pid) and not pid_alive(spare.pid)
+    for manifest in (first, second):
+        assert probe(manifest.video).frames > 0
+        assert {"kernel.start", "kernel.wait", "first_cell"} <= set(manifest.stages)
+    notebook = nbformat.read(second.notebook, as_version=4)
+    counts = [c.execution_count for c in notebook.cells if c.cell_type == "code"]
+    assert counts == list(range(1, len(counts) + 1)), "the engine's import left no trace"
+
+
+def test_a_kernel_killed_while_it_waits_is_replaced(template, tmp_path):
+    idle = prestart.prepare().result()
+    os.kill(idle.pid, signal.SIGKILL)
+    manifest = templates.run(template, {}, tmp_path / "x.mp4", progress=False)
+    assert witness(manifest)["pid"] not in (idle.pid, None)
+    assert probe(manifest.video).frames > 0
+    assert not pid_alive(idle.pid), "the dead kernel was reaped, not left a zombie"
+
+
+def test_cancelling_a_run_on_a_prestarted_kernel_leaves_no_process(template, tmp_path):
+    kernel = prestart.prepare().result()
+    cancel, reports = threading.Event(), []
+
+    def follow(report: Progress) -> None:
+        reports.append(report)
+        if report.stage == "encode":
+            cancel.set()
+
+    with pytest.raises(RunCancelled):
+        templates.run(
+            template,
+            {"duration": 120.0},
+            tmp_path / "long.mp4",
+            progress=False,
+            on_progress=follow,
+            cancel=cancel,
+        )
+    assert {report.kernel_pid for report in reports} == {kernel.pid}
+    assert any(report.stage == "encode" for report in reports), "it was cancelled mid-encode"
+    assert not group_alive(kernel.pid), "neither the kernel nor its ffmpeg is left"
+    assert not (tmp_path / "long.mp4").exists() and not list(tmp_path.glob(".*partial*"))
+
+
+class TimeLimit(Exception):
+    """What Celery's soft time limit raises in the worker's main thread, from a signal."""
+
+
+def test_a_time_limit_while_waiting_for_a_kernel_is_raised_not_taken_for_a_failed_start():
+    def limit(signum, frame):
+        raise TimeLimit
+
+    previous = signal.signal(signal.SIGALRM, limit)
+    pending = prestart.Pending.start(background=False)  # a start takes seconds
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.05)
+        with pytest.raises(TimeLimit):
+            pending.ready()
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        pending.discard()
+    kernel = pending.future.result(timeout=prestart.STARTUP_TIMEOUT)
+    deadline = time.monotonic() + 30
+    while pid_alive(kernel.pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not pid_alive(kernel.pid), "the kernel nobody waits for any more is killed"
