@@ -15,7 +15,7 @@ import uvicorn
 from neuroshorts import templates
 from neuroshorts.apps.service import schemas
 from neuroshorts.apps.service.api import create_app
-from neuroshorts.apps.service.config import Settings
+from neuroshorts.settings import Settings
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "n8n"
 WORKFLOWS = sorted(EXAMPLE.glob("*.json"))

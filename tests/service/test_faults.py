@@ -19,10 +19,10 @@ import pytest
 from fault_drill import Drill, RedisServer, standard_faults
 from kombu import Connection
 
-from neuroshorts.apps.service.config import Settings
 from neuroshorts.apps.service.queue import make_celery
 from neuroshorts.apps.service.reconcile import send, sweep
 from neuroshorts.apps.service.store import JobStore, NewJob
+from neuroshorts.settings import Settings
 
 JOBS = 24
 

@@ -17,9 +17,9 @@ from service_stack import running_stack
 
 from neuroshorts import templates
 from neuroshorts.apps.service import references
-from neuroshorts.apps.service.config import Settings
 from neuroshorts.media import assets
 from neuroshorts.media.policy import HOSTS_ENV, KNOWN_SCHEMES, SCHEMES_ENV
+from neuroshorts.settings import Settings
 
 PREFIX = "s3://renders-bucket/jobs/"
 SCRIPT = {"script": "Hi.", "quality": "draft"}

@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 
 from neuroshorts.apps.service.api import create_app
-from neuroshorts.apps.service.config import Settings
+from neuroshorts.settings import Settings
 
 
 def test_generated_requests_get_no_server_error_and_json_errors(tmp_path):

@@ -15,9 +15,9 @@ from receiver import Receiver
 from service_stack import free_port
 
 from neuroshorts.apps.service import webhooks
-from neuroshorts.apps.service.config import Settings
 from neuroshorts.apps.service.schemas import State
 from neuroshorts.apps.service.store import JobStore, NewJob
+from neuroshorts.settings import Settings
 
 SECRET = "s3cret"
 

@@ -20,11 +20,11 @@ from celery import Celery
 
 from neuroshorts import templates
 from neuroshorts.apps.service import catalog, limits, outputs, reconcile, references, webhooks
-from neuroshorts.apps.service.config import Settings
 from neuroshorts.apps.service.errors import ApiError
 from neuroshorts.apps.service.schemas import Job
 from neuroshorts.apps.service.store import IdempotencyConflict, JobStore, NewJob, new_id
 from neuroshorts.media.policy import Refused
+from neuroshorts.settings import Settings
 
 
 @dataclass(frozen=True)

@@ -25,10 +25,10 @@ from celery.exceptions import SoftTimeLimitExceeded
 from neuroshorts import templates
 from neuroshorts.apps import logs
 from neuroshorts.apps.service import webhooks
-from neuroshorts.apps.service.config import Settings
 from neuroshorts.apps.service.schemas import Job, State
 from neuroshorts.apps.service.store import JobStore
 from neuroshorts.output.encode import RenderError
+from neuroshorts.settings import Settings
 from neuroshorts.templates.kernel import Progress, RunCancelled
 from neuroshorts.templates.processes import pid_alive
 

@@ -20,8 +20,8 @@ import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from neuroshorts.apps.service.config import Settings
 from neuroshorts.apps.service.errors import ApiError, body
+from neuroshorts.settings import Settings
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

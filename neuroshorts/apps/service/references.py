@@ -24,10 +24,10 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
-from neuroshorts.apps.service.config import Settings
 from neuroshorts.apps.service.errors import ApiError
 from neuroshorts.media import assets
 from neuroshorts.media.policy import SCHEMES_ENV, Policy, Refused
+from neuroshorts.settings import Settings
 
 LOCAL = "file"
 #: Parameters of the bundled templates whose values name media (several joined by `|`).
@@ -53,6 +53,7 @@ def service_policy(settings: Settings) -> Policy:
 
 def apply_to_process(settings: Settings) -> None:
     """Make this process (a worker) and the kernels it starts use the service's schemes."""
+    # Written, not read: the kernels inherit the environment, and settings() follow it.
     os.environ[SCHEMES_ENV] = ",".join(sorted(service_policy(settings).schemes))
 
 
