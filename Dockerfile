@@ -51,7 +51,6 @@ COPY --chmod=755 docker/entrypoint.sh /usr/local/bin/neuroshorts-entrypoint
 ENV PATH=/opt/venv/bin:$PATH \
     HOME=/home/neuroshorts \
     PYTHONUNBUFFERED=1 \
-    NEUROSHORTS_HOME=/data \
     NEUROSHORTS_DATA_DIR=/data \
     NEUROSHORTS_TEMPLATES=/app/templates \
     NEUROSHORTS_LOG_FORMAT=json \

@@ -75,7 +75,6 @@ class Service:
     def __init__(self, root: Path, broker: str, database_url: str) -> None:
         self.root, self.port, tag = root, free_port(), uuid.uuid4().hex[:8]
         self.env = os.environ | {
-            "NEUROSHORTS_HOME": str(root / "home"),
             "NEUROSHORTS_DATA_DIR": str(root / "data"),
             "NEUROSHORTS_PORT": str(self.port),
             "NEUROSHORTS_QUEUE": f"bench-{tag}",

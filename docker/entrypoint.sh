@@ -16,9 +16,11 @@ role_file="${NEUROSHORTS_ROLE_FILE:-${TMPDIR:-/tmp}/neuroshorts.role}"
 one_off_commands="render templates new batch watch submit voices cache"
 
 # Each container logs to a file of its own: scaled workers share the data volume, and
-# several processes rotating one file would lose lines.
+# several processes rotating one file would lose lines. The data directory as
+# neuroshorts/settings.py finds it, its deprecated old name included.
 log_file() {
-    printf '%s/logs/%s-%s.log' "${NEUROSHORTS_HOME:-${HOME:-/tmp}/.neuroshorts}" "$1" "$(hostname)"
+    data="${NEUROSHORTS_DATA_DIR:-${NEUROSHORTS_HOME:-${HOME:-/tmp}/.neuroshorts}}"
+    printf '%s/logs/%s-%s.log' "$data" "$1" "$(hostname)"
 }
 
 # The probes are Python: the slim image has no curl, and Python is there anyway.
@@ -33,7 +35,7 @@ except Exception as error:
 # by node name, so with --scale worker=N each container checks its own worker.
 probe_worker='
 import socket, sys
-from neuroshorts.apps.service.config import Settings
+from neuroshorts.settings import Settings
 from neuroshorts.apps.service.queue import make_celery
 settings = Settings()
 node = settings.worker_name or f"celery@{socket.gethostname()}"

@@ -42,16 +42,16 @@ os.environ["GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT"] = "false"
 
 
 @pytest.fixture(autouse=True, scope="session")
-def neuroshorts_home(tmp_path_factory):
-    """Keep the CLI's rotating log (and later caches) out of the user's home directory."""
-    home = tmp_path_factory.mktemp("neuroshorts-home")
-    previous = os.environ.get("NEUROSHORTS_HOME")
-    os.environ["NEUROSHORTS_HOME"] = str(home)
-    yield home
+def neuroshorts_data_dir(tmp_path_factory):
+    """Keep the CLI's rotating log and the caches out of the user's home directory."""
+    folder = tmp_path_factory.mktemp("neuroshorts-data")
+    previous = os.environ.get("NEUROSHORTS_DATA_DIR")
+    os.environ["NEUROSHORTS_DATA_DIR"] = str(folder)
+    yield folder
     if previous is None:
-        del os.environ["NEUROSHORTS_HOME"]
+        del os.environ["NEUROSHORTS_DATA_DIR"]
     else:
-        os.environ["NEUROSHORTS_HOME"] = previous
+        os.environ["NEUROSHORTS_DATA_DIR"] = previous
 
 
 @pytest.fixture(scope="session")

@@ -18,7 +18,7 @@ ALLOWED = {
     "visuals": {"scene", "media", "captions"},  # graphics keep to the captions' safe areas
     "output": {"scene", "captions", "media", "settings"},
     "templates": {"media", "output", "settings"},
-    "studio": {"scene", "audio", "captions", "visuals", "media", "output", "templates"},
+    "studio": {"scene", "audio", "captions", "visuals", "media", "output", "settings", "templates"},
     "apps": {"apps.service", "audio", "media", "output", "settings", "templates"},
     "apps.service": {"apps", "media", "output", "settings", "templates"},
 }

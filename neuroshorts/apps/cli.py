@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import signal
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from pydantic import ValidationError
 from neuroshorts import __version__, templates
 from neuroshorts.apps import bars, batch, logs, watch
 from neuroshorts.errors import ApiError, BatchError, InputError, RunError, VoiceError, WatchError
+from neuroshorts.settings import Settings
 from neuroshorts.templates import presets, scaffold
 
 log = logging.getLogger("neuroshorts.apps.cli")
@@ -366,10 +366,8 @@ def _watch(args: argparse.Namespace) -> int:
     return EXIT_FAILED if failed else 0
 
 
-def _settings(args: argparse.Namespace) -> Any:
+def _settings(args: argparse.Namespace) -> Settings:
     """Settings from NEUROSHORTS_* variables, with the command line's flags on top."""
-    from neuroshorts.apps.service.config import Settings
-
     overrides = {
         name: value
         for name in ("host", "port", "concurrency")
@@ -399,9 +397,7 @@ def _submit(args: argparse.Namespace) -> int:
     from neuroshorts.apps.service.client import Client
 
     settings = _settings(argparse.Namespace())
-    url = args.url or os.environ.get(
-        "NEUROSHORTS_API_URL", f"http://{settings.host}:{settings.port}"
-    )
+    url = args.url or settings.api_url or f"http://{settings.host}:{settings.port}"
     try:
         with Client(url, settings.api_key) as client:
             job = client.submit(
@@ -432,11 +428,6 @@ def _submit(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     routed = ("celery", "papermill", "uvicorn") if args.command in SERVICE_COMMANDS else ()
-    logs.configure(logging.DEBUG if args.verbose else logging.INFO, args.log_file, loggers=routed)
-    if getattr(args, "quiet", False):
-        for handler in logging.getLogger("neuroshorts").handlers:
-            if type(handler) is logging.StreamHandler:
-                handler.setLevel(logging.WARNING)
     handler = {
         "render": _render,
         "templates": _templates,
@@ -450,7 +441,14 @@ def main(argv: list[str] | None = None) -> int:
         "voices": _voices,
         "cache": _cache,
     }[args.command]
-    try:
+    try:  # the logs read the settings first, so a bad one is reported like the others
+        logs.configure(
+            logging.DEBUG if args.verbose else logging.INFO, args.log_file, loggers=routed
+        )
+        if getattr(args, "quiet", False):
+            for stream in logging.getLogger("neuroshorts").handlers:
+                if type(stream) is logging.StreamHandler:
+                    stream.setLevel(logging.WARNING)
         return handler(args)
     except InputError as error:  # a parameter, a template, a media reference...
         log.error("%s", error)

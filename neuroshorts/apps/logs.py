@@ -14,13 +14,12 @@ import contextvars
 import json
 import logging
 import logging.handlers
-import os
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from neuroshorts.settings import data_dir
+from neuroshorts.settings import settings
 
 FORMAT = "%(asctime)s %(levelname)-7s %(name)s%(job)s: %(message)s"
 FORMATS = ("text", "json")
@@ -94,13 +93,13 @@ def job_scope(job_id: str, log_file: Path | None = None) -> Iterator[None]:
 
 def default_log_file() -> Path:
     """`NEUROSHORTS_LOG_FILE`, else `logs/neuroshorts.log` under the data directory."""
-    configured = os.environ.get("NEUROSHORTS_LOG_FILE")
-    return Path(configured) if configured else data_dir() / "logs" / "neuroshorts.log"
+    config = settings()
+    return config.log_file or config.data_dir / "logs" / "neuroshorts.log"
 
 
-def _env_count(name: str, default: int) -> int:
-    """A non-negative integer from the environment, or a clear error naming the variable."""
-    raw = os.environ.get(name, "").strip()
+def _count(name: str, text: str | None, default: int) -> int:
+    """A non-negative integer setting, or a clear error naming the variable."""
+    raw = (text or "").strip()
     if not raw:
         return default
     try:
@@ -112,8 +111,8 @@ def _env_count(name: str, default: int) -> int:
     return value
 
 
-def _env_format() -> str:
-    raw = os.environ.get("NEUROSHORTS_LOG_FORMAT", "").strip().lower() or "text"
+def _format(text: str | None) -> str:
+    raw = (text or "").strip().lower() or "text"
     if raw not in FORMATS:
         raise ValueError(f"NEUROSHORTS_LOG_FORMAT={raw!r}: expected one of {', '.join(FORMATS)}")
     return raw
@@ -139,13 +138,12 @@ def configure(
     processes can reconfigure without duplicating every line.
     """
     global _routed
-    max_bytes = (
-        _env_count("NEUROSHORTS_LOG_MAX_BYTES", DEFAULT_MAX_BYTES)
-        if max_bytes is None
-        else max_bytes
-    )
-    backups = _env_count("NEUROSHORTS_LOG_BACKUPS", DEFAULT_BACKUPS) if backups is None else backups
-    log_format = log_format or _env_format()
+    config = settings()
+    if max_bytes is None:
+        max_bytes = _count("NEUROSHORTS_LOG_MAX_BYTES", config.log_max_bytes, DEFAULT_MAX_BYTES)
+    if backups is None:
+        backups = _count("NEUROSHORTS_LOG_BACKUPS", config.log_backups, DEFAULT_BACKUPS)
+    log_format = log_format or _format(config.log_format)
     if log_format not in FORMATS:
         raise ValueError(f"log_format={log_format!r}: expected one of {', '.join(FORMATS)}")
 

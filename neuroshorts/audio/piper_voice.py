@@ -12,7 +12,6 @@ import difflib
 import functools
 import hashlib
 import logging
-import os
 import time
 import unicodedata
 from collections.abc import Sequence
@@ -26,20 +25,17 @@ from piper.const import BOS, EOS
 from neuroshorts.audio.speech import Speech
 from neuroshorts.audio.words import Span
 from neuroshorts.errors import VoiceError
-from neuroshorts.settings import data_dir
+from neuroshorts.settings import settings
 
 logger = logging.getLogger(__name__)
 
 BUNDLED = "en_US-joe-medium"
 
-#: Set to 1 to install a missing voice from the catalogue when a render asks for it.
-ALLOW_DOWNLOAD_ENV = "NEUROSHORTS_ALLOW_DOWNLOAD"
-
 
 def voices_dir() -> Path:
     """Where other Piper voices live: `NEUROSHORTS_VOICES`, else `voices/` in the data dir."""
-    configured = os.environ.get("NEUROSHORTS_VOICES")
-    return Path(configured) if configured else data_dir() / "voices"
+    config = settings()
+    return config.voices or config.data_dir / "voices"
 
 
 def model_files(name: str, *, allow_download: bool = False) -> tuple[Path, Path]:
@@ -54,7 +50,7 @@ def model_files(name: str, *, allow_download: bool = False) -> tuple[Path, Path]
     folder = voices_dir()
     model, config = folder / f"{name}.onnx", folder / f"{name}.onnx.json"
     if not (model.is_file() and config.is_file()):
-        if allow_download or os.environ.get(ALLOW_DOWNLOAD_ENV) == "1":
+        if allow_download or settings().allow_download:
             from neuroshorts.audio.voice_catalogue import install
 
             install(name)

@@ -29,11 +29,11 @@ import httpx
 
 from neuroshorts.audio.piper_voice import BUNDLED, model_files, voices_dir
 from neuroshorts.errors import VoiceError
+from neuroshorts.settings import settings
 
 log = logging.getLogger(__name__)
 
 URL_ENV = "NEUROSHORTS_VOICES_URL"
-DEFAULT_URL = "https://huggingface.co/rhasspy/piper-voices/resolve/main"
 #: A voice's files, by the suffix of their catalogue path, in the order they go in place.
 SUFFIXES = (".onnx.json", ".onnx")
 _TIMEOUT = httpx.Timeout(30.0, connect=10.0)
@@ -58,7 +58,7 @@ class VoiceInfo:
 
 
 def catalogue_url() -> str:
-    return (os.environ.get(URL_ENV) or DEFAULT_URL).rstrip("/")
+    return settings().voices_url.rstrip("/")
 
 
 def catalogue() -> dict[str, Any]:

@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from neuroshorts.media.policy import parse_size
-from neuroshorts.settings import data_dir
+from neuroshorts.settings import settings
 
 log = logging.getLogger(__name__)
 
@@ -71,8 +71,9 @@ class Cache:
 
     @classmethod
     def default(cls) -> Cache:
-        limit = parse_size(MAX_BYTES_ENV, os.environ.get(MAX_BYTES_ENV), DEFAULT_MAX_BYTES)
-        return cls(data_dir() / "cache", limit)
+        config = settings()
+        limit = parse_size(MAX_BYTES_ENV, config.cache_max_bytes, DEFAULT_MAX_BYTES)
+        return cls(config.data_dir / "cache", limit)
 
     # --- reading ------------------------------------------------------------------------
 

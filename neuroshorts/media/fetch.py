@@ -55,6 +55,7 @@ def filesystem(protocol: str, **options: Any) -> fsspec.AbstractFileSystem:
     to `STORAGE_EMULATOR_HOST` by itself but signs share links for Google's own host;
     naming the endpoint makes the links point where the files are.
     """
+    # gcsfs's own variable, read the way gcsfs reads it: not a NeuroShorts setting.
     emulator = os.environ.get("STORAGE_EMULATOR_HOST", "")
     if protocol == "gs" and emulator:
         options.setdefault("endpoint_url", emulator if "://" in emulator else f"http://{emulator}")

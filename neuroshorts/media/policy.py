@@ -11,8 +11,8 @@ they resolve to when the connection is made, not by their names, so a name that
 resolves to a public address once and to 127.0.0.1 for the download (DNS rebinding) is
 refused too.
 
-Configuration is read from the environment on every call, so a test or an operator
-changes it without restarting anything:
+Configuration is read from the settings (`neuroshorts.settings`) on every call, so a
+test or an operator changes it without restarting anything:
 
 - `NEUROSHORTS_ALLOWED_SCHEMES`: comma list, default every scheme the resolver knows.
 - `NEUROSHORTS_ALLOWED_HOSTS`: comma list of host names (`cdn.example.com`, or
@@ -28,7 +28,6 @@ is true (`without_local_files`).
 from __future__ import annotations
 
 import ipaddress
-import os
 import re
 import socket
 from collections.abc import Iterable
@@ -37,6 +36,7 @@ from urllib.parse import urlsplit
 
 from neuroshorts.errors import Refused
 from neuroshorts.media.stock import PREFIX as STOCK
+from neuroshorts.settings import settings
 
 SCHEMES_ENV = "NEUROSHORTS_ALLOWED_SCHEMES"
 HOSTS_ENV = "NEUROSHORTS_ALLOWED_HOSTS"
@@ -76,20 +76,22 @@ class Policy:
 
     @classmethod
     def from_env(cls) -> Policy:
-        schemes = _list(os.environ.get(SCHEMES_ENV, ",".join(KNOWN_SCHEMES)))
+        config = settings()
+        configured = config.allowed_schemes
+        schemes = _list(",".join(KNOWN_SCHEMES) if configured is None else configured)
         unknown = sorted(set(schemes) - set(KNOWN_SCHEMES))
         if unknown:
             raise ValueError(
                 f"{SCHEMES_ENV}: unknown scheme {', '.join(unknown)}; "
                 f"expected some of {', '.join(KNOWN_SCHEMES)}"
             )
-        public, names, networks = parse_hosts(os.environ.get(HOSTS_ENV, PUBLIC), HOSTS_ENV)
+        public, names, networks = parse_hosts(config.allowed_hosts, HOSTS_ENV)
         return cls(
             frozenset(schemes),
             public,
             names,
             networks,
-            parse_size(MAX_BYTES_ENV, os.environ.get(MAX_BYTES_ENV), DEFAULT_MAX_BYTES),
+            parse_size(MAX_BYTES_ENV, config.max_asset_bytes, DEFAULT_MAX_BYTES),
         )
 
     def without_local_files(self) -> Policy:

@@ -14,12 +14,12 @@ API keys come from `PEXELS_API_KEY` / `PIXABAY_API_KEY`; the API base URLs from
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from neuroshorts.errors import StockError
+from neuroshorts.settings import Settings, settings
 
 PREFIX = "stock:"
 _TARGET_HEIGHT = 1920
@@ -31,8 +31,8 @@ Json = dict[str, Any]
 @dataclass(frozen=True)
 class Provider:
     key_env: str
-    url_env: str
-    default_url: str
+    key: Callable[[Settings], str]
+    url: Callable[[Settings], str]
     path: str
     params: Callable[[str, str], dict[str, str]]
     headers: Callable[[str], dict[str, str]]
@@ -101,8 +101,8 @@ def _pixabay_photo_params(query: str, key: str) -> dict[str, str]:
 PROVIDERS: dict[str, Provider] = {
     "pexels": Provider(
         "PEXELS_API_KEY",
-        "NEUROSHORTS_PEXELS_URL",
-        "https://api.pexels.com",
+        lambda config: config.pexels_api_key,
+        lambda config: config.pexels_url,
         "/v1/search",
         _pexels_params,
         lambda key: {"Authorization": key},
@@ -111,8 +111,8 @@ PROVIDERS: dict[str, Provider] = {
     ),
     "pexels-video": Provider(
         "PEXELS_API_KEY",
-        "NEUROSHORTS_PEXELS_URL",
-        "https://api.pexels.com",
+        lambda config: config.pexels_api_key,
+        lambda config: config.pexels_url,
         "/videos/search",
         _pexels_params,
         lambda key: {"Authorization": key},
@@ -121,8 +121,8 @@ PROVIDERS: dict[str, Provider] = {
     ),
     "pixabay": Provider(
         "PIXABAY_API_KEY",
-        "NEUROSHORTS_PIXABAY_URL",
-        "https://pixabay.com/api",
+        lambda config: config.pixabay_api_key,
+        lambda config: config.pixabay_url,
         "/",
         _pixabay_photo_params,
         lambda key: {},
@@ -131,8 +131,8 @@ PROVIDERS: dict[str, Provider] = {
     ),
     "pixabay-video": Provider(
         "PIXABAY_API_KEY",
-        "NEUROSHORTS_PIXABAY_URL",
-        "https://pixabay.com/api",
+        lambda config: config.pixabay_api_key,
+        lambda config: config.pixabay_url,
         "/videos/",
         _pixabay_params,
         lambda key: {},
@@ -149,10 +149,11 @@ def search(reference: str) -> str:
     provider = PROVIDERS.get(name.strip().lower())
     if provider is None or not query.strip():
         raise StockError("is not a stock search", _SYNTAX)
-    key = os.environ.get(provider.key_env, "")
+    config = settings()
+    key = provider.key(config)
     if not key:
         raise StockError(f"needs an API key in {provider.key_env}", f"{provider.key_env} set")
-    base = os.environ.get(provider.url_env) or provider.default_url
+    base = provider.url(config)
     import httpx  # here, not at the top: it costs every kernel's start 0.1 s
 
     try:

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
 import uuid
 from dataclasses import dataclass
@@ -35,7 +34,7 @@ from neuroshorts.errors import PublishError
 from neuroshorts.media.fetch import filesystem
 from neuroshorts.output.bundle import Bundle
 from neuroshorts.output.files import atomic_path, write_text_atomic
-from neuroshorts.settings import data_dir
+from neuroshorts.settings import data_dir, settings
 
 log = logging.getLogger(__name__)
 
@@ -157,7 +156,7 @@ def _share(
 
 
 def _expiry() -> int:
-    text = os.environ.get(EXPIRY_ENV, "").strip() or str(MAX_EXPIRY)
+    text = (settings().share_expiry or "").strip() or str(MAX_EXPIRY)
     if not text.isdigit() or int(text) > MAX_EXPIRY:
         raise PublishError(
             f"{EXPIRY_ENV}: {text!r} is not a share link lifetime; expected whole seconds "

@@ -8,11 +8,11 @@ it a few times a second; the runner reads it. Without the variable nothing is wr
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
 from neuroshorts.output.files import write_text_atomic
+from neuroshorts.settings import settings
 
 #: The environment variable naming the file; the runner sets it for the kernel.
 ENV = "NEUROSHORTS_PROGRESS_FILE"
@@ -22,8 +22,7 @@ class FrameCounter:
     """Writes the encoded frame count to the progress file, at most every `interval` s."""
 
     def __init__(self, total: int, *, interval: float = 0.25) -> None:
-        configured = os.environ.get(ENV)
-        self.path = Path(configured) if configured else None
+        self.path = settings().progress_file
         self.total, self.interval = total, interval
         self._last = 0.0
 

@@ -15,12 +15,12 @@ import no widget library and open no comms: a production render pays nothing.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from neuroshorts.scene import Short
+from neuroshorts.settings import settings
 
 if TYPE_CHECKING:
     from neuroshorts.studio.player import Player
@@ -46,7 +46,7 @@ def is_interactive() -> bool:
     any help from the runner. papermill itself exposes no environment variable to the kernel.
     Outside a kernel (plain Python, terminal IPython) there is no widget frontend either.
     """
-    if os.environ.get(HEADLESS_ENV, "").lower() in {"1", "true", "yes"}:
+    if settings().headless:
         return False
     kernel = _kernel()
     return kernel is not None and bool(getattr(kernel, "_allow_stdin", False))

@@ -98,6 +98,7 @@ def place_key(cell: str) -> str:
 
     Jupyter Server tells a kernel its notebook's path in `JPY_SESSION_NAME`.
     """
+    # Not a setting: what Jupyter Server tells this kernel about its notebook.
     return f"neuroshorts:{os.environ.get('JPY_SESSION_NAME', '')}:{cell}"
 
 

@@ -34,6 +34,7 @@ from neuroshorts.media import storage
 from neuroshorts.output.bundle import VIDEO, Bundle, is_video_name
 from neuroshorts.output.files import write_text_atomic
 from neuroshorts.output.manifest import Manifest
+from neuroshorts.settings import settings
 from neuroshorts.templates import prestart
 from neuroshorts.templates.kernel import Progress, Supervision
 
@@ -81,8 +82,7 @@ def template_dirs() -> list[Path]:
     `NEUROSHORTS_TEMPLATES` (a path list), then `./templates`, then the templates that
     ship beside the package in a source checkout.
     """
-    configured = os.environ.get("NEUROSHORTS_TEMPLATES", "")
-    dirs = [Path(p) for p in configured.split(os.pathsep) if p]
+    dirs = [Path(p) for p in settings().templates.split(os.pathsep) if p]
     dirs += [Path.cwd() / "templates", Path(__file__).resolve().parents[2] / "templates"]
     unique: list[Path] = []
     for directory in dirs:

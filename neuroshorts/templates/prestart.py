@@ -99,7 +99,9 @@ def start(background: bool = False) -> Kernel:
     kernel = Kernel(manager, Path(name), background)
     try:
         run_sync(manager.start_kernel)(
-            env=os.environ | {progress.ENV: name}, extra_arguments=list(ARGUMENTS)
+            # Not a settings read: the kernel's environment, this one's plus its progress file.
+            env=os.environ | {progress.ENV: name},
+            extra_arguments=list(ARGUMENTS),
         )
         if background:
             priority.make_background(kernel.pid)

@@ -79,7 +79,7 @@ def catalogue():
 def env(tmp_path, catalogue):
     return {
         **os.environ,
-        "NEUROSHORTS_HOME": str(tmp_path / "home"),
+        "NEUROSHORTS_DATA_DIR": str(tmp_path / "data"),
         "NEUROSHORTS_VOICES": str(tmp_path / "voices"),
         "NEUROSHORTS_VOICES_URL": catalogue.url("/piper-voices"),
     }

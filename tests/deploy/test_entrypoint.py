@@ -51,7 +51,6 @@ def role_env(tmp_path: Path, **settings: str) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("NEUROSHORTS_")}
     env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
     env |= {
-        "NEUROSHORTS_HOME": str(tmp_path / "home"),
         "NEUROSHORTS_DATA_DIR": str(tmp_path / "data"),
         "NEUROSHORTS_ROLE_FILE": str(tmp_path / "role"),
         "NEUROSHORTS_HOST": "127.0.0.1",
@@ -127,7 +126,7 @@ def readyz(port: int) -> int | None:
 
 def json_log_lines(env: dict[str, str], role: str) -> list[dict]:
     """The lines of the role's own log file, which the entrypoint names per container."""
-    path = Path(env["NEUROSHORTS_HOME"]) / "logs" / f"{role}-{socket.gethostname()}.log"
+    path = Path(env["NEUROSHORTS_DATA_DIR"]) / "logs" / f"{role}-{socket.gethostname()}.log"
     assert path.is_file(), f"no log file {path}"
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
 

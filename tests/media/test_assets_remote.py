@@ -55,7 +55,7 @@ def server():
 def home(tmp_path, monkeypatch):
     """A data directory (and so an empty asset cache) per test."""
     folder = tmp_path / "home"
-    monkeypatch.setenv("NEUROSHORTS_HOME", str(folder))
+    monkeypatch.setenv("NEUROSHORTS_DATA_DIR", str(folder))
     for name in ("NEUROSHORTS_ALLOWED_HOSTS", "NEUROSHORTS_ALLOWED_SCHEMES"):
         monkeypatch.delenv(name, raising=False)
     return folder

@@ -41,7 +41,7 @@ def server():
 def env(tmp_path):
     return {
         **os.environ,
-        "NEUROSHORTS_HOME": str(tmp_path / "home"),
+        "NEUROSHORTS_DATA_DIR": str(tmp_path / "data"),
         "NEUROSHORTS_ALLOWED_HOSTS": "127.0.0.1",
     }
 
@@ -79,7 +79,7 @@ def test_renders_keep_the_cache_under_budget_and_info_matches_du(server, env, tm
         env={**env, "NEUROSHORTS_CACHE_MAX_BYTES": str(budget)},
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    cache = Path(env["NEUROSHORTS_HOME"]) / "cache"
+    cache = Path(env["NEUROSHORTS_DATA_DIR"]) / "cache"
     assert du(cache) <= budget
     assert len(list((cache / "narration").iterdir())) < 4, "four narrations did not all fit"
     assert server.gets("/photos/3.jpg") == 1
@@ -116,7 +116,7 @@ def test_two_processes_pruning_at_once_lose_nothing_in_use(server, env):
     )
     held = [Path(holder.stdout.readline().strip()) for _ in urls[:2]]
     contents = [path.read_bytes() for path in held]
-    assets = Path(env["NEUROSHORTS_HOME"]) / "cache" / "assets"
+    assets = Path(env["NEUROSHORTS_DATA_DIR"]) / "cache" / "assets"
     assert len(list(assets.iterdir())) == 5
 
     pruners = [

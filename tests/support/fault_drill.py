@@ -114,7 +114,6 @@ class Service:
             p for p in (str(TEMPLATES), os.environ.get("NEUROSHORTS_TEMPLATES", "")) if p
         )
         self.env = os.environ | {
-            "NEUROSHORTS_HOME": str(root / "home"),
             "NEUROSHORTS_DATA_DIR": str(self.data),
             "NEUROSHORTS_DATABASE_URL": self.database_url,
             "NEUROSHORTS_BROKER_URL": broker_url,

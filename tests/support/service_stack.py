@@ -30,8 +30,8 @@ import uvicorn
 from kombu import Connection
 
 from neuroshorts.apps.service.api import create_app
-from neuroshorts.apps.service.config import Settings
 from neuroshorts.apps.service.store import JobStore
+from neuroshorts.settings import Settings
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672//"

@@ -204,9 +204,9 @@ def test_cli_refuses_bad_parameters_before_any_kernel_starts(args, tmp_path):
     assert list(tmp_path.iterdir()) == []  # no executed notebook: no kernel ever ran
 
 
-def test_cli_logs_to_a_rotating_file_under_the_data_dir(neuroshorts_home, tmp_path):
+def test_cli_logs_to_a_rotating_file_under_the_data_dir(neuroshorts_data_dir, tmp_path):
     run_cli("render", "explainer", "-p", "bogus", "1", "-o", str(tmp_path / "x.mp4"))
-    log = (neuroshorts_home / "logs" / "neuroshorts.log").read_text(encoding="utf-8")
+    log = (neuroshorts_data_dir / "logs" / "neuroshorts.log").read_text(encoding="utf-8")
     assert "ERROR" in log and "parameter 'bogus'" in log
 
 

@@ -19,10 +19,10 @@ from typing import Any
 from celery import Celery
 
 from neuroshorts.apps.service import catalog, limits, outputs, reconcile, references, webhooks
-from neuroshorts.apps.service.config import Settings
 from neuroshorts.apps.service.schemas import Job
 from neuroshorts.apps.service.store import JobStore, NewJob, new_id
 from neuroshorts.errors import ApiError, IdempotencyConflict, ParameterError, Refused, TemplateError
+from neuroshorts.settings import Settings
 
 
 @dataclass(frozen=True)

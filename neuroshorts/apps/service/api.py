@@ -17,11 +17,11 @@ from fastapi import Depends, FastAPI
 
 import neuroshorts
 from neuroshorts.apps.service import errors, limits, queue
-from neuroshorts.apps.service.config import Settings
 from neuroshorts.apps.service.deps import ERRORS, require_key
 from neuroshorts.apps.service.reconcile import Reconciler
 from neuroshorts.apps.service.routes import batches, health, renders, templates
 from neuroshorts.apps.service.store import JobStore
+from neuroshorts.settings import Settings
 
 
 def create_app(

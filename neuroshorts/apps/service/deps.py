@@ -12,10 +12,10 @@ from celery import Celery
 from fastapi import Depends, Header, Request
 from fastapi.security import APIKeyHeader
 
-from neuroshorts.apps.service.config import Settings
 from neuroshorts.apps.service.schemas import ErrorBody, Job
 from neuroshorts.apps.service.store import JobStore
 from neuroshorts.errors import ApiError
+from neuroshorts.settings import Settings
 
 #: Every status an /v1 route may answer with besides its own (413: NEUROSHORTS_MAX_*).
 ERRORS: dict[int | str, dict[str, Any]] = {

@@ -25,7 +25,6 @@ from celery.exceptions import SoftTimeLimitExceeded
 from neuroshorts import templates
 from neuroshorts.apps import logs
 from neuroshorts.apps.service import webhooks
-from neuroshorts.apps.service.config import Settings
 from neuroshorts.apps.service.schemas import Job, State
 from neuroshorts.apps.service.store import JobStore
 from neuroshorts.errors import (
@@ -37,6 +36,7 @@ from neuroshorts.errors import (
     TemplateRunError,
 )
 from neuroshorts.output.bundle import Bundle
+from neuroshorts.settings import Settings
 from neuroshorts.templates.kernel import Progress
 from neuroshorts.templates.processes import pid_alive
 

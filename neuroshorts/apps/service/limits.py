@@ -20,9 +20,9 @@ import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from neuroshorts.apps.service.config import Settings
 from neuroshorts.apps.service.errors import body
 from neuroshorts.errors import ApiError
+from neuroshorts.settings import Settings
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

@@ -19,7 +19,7 @@ import logging
 
 from celery import Celery
 
-from neuroshorts.apps.service.config import Settings
+from neuroshorts.settings import Settings
 
 log = logging.getLogger(__name__)
 

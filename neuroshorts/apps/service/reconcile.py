@@ -34,9 +34,9 @@ from kombu import Queue
 from kombu.exceptions import OperationalError
 
 from neuroshorts.apps.service import execute, queue
-from neuroshorts.apps.service.config import Settings
 from neuroshorts.apps.service.schemas import Job
 from neuroshorts.apps.service.store import JobStore, now
+from neuroshorts.settings import Settings
 
 log = logging.getLogger(__name__)
 

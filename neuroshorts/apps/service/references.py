@@ -23,9 +23,9 @@ import os
 import re
 from typing import Any
 
-from neuroshorts.apps.service.config import Settings
 from neuroshorts.errors import ApiError, Refused
 from neuroshorts.media.policy import LOCAL, SCHEMES_ENV, Policy, scheme_of
+from neuroshorts.settings import Settings
 
 #: Parameters of the bundled templates whose values name media (several joined by `|`).
 MEDIA_PARAMETERS = frozenset(
@@ -45,6 +45,7 @@ def service_policy(settings: Settings) -> Policy:
 
 def apply_to_process(settings: Settings) -> None:
     """Make this process (a worker) and the kernels it starts use the service's schemes."""
+    # Written, not read: the kernels inherit the environment, and settings() follow it.
     os.environ[SCHEMES_ENV] = ",".join(sorted(service_policy(settings).schemes))
 
 

@@ -16,7 +16,7 @@ import sys
 import uvicorn
 from celery import platforms
 
-from neuroshorts.apps.service.config import Settings
+from neuroshorts.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +81,7 @@ def run_worker(settings: Settings) -> None:
 
 def serve(settings: Settings) -> int:
     """API and one worker (a child process) in one command; the worker stops with the API."""
+    # Not a settings read: the worker's environment, this one's plus the paths settled here.
     env = os.environ | {
         "NEUROSHORTS_DATA_DIR": str(settings.data_dir),
         "NEUROSHORTS_BROKER_URL": settings.broker_url,

@@ -8,7 +8,7 @@ from celery import Celery
 from celery.signals import worker_process_init, worker_process_shutdown
 
 from neuroshorts.apps.service import execute, queue, references
-from neuroshorts.apps.service.config import Settings
+from neuroshorts.settings import Settings
 from neuroshorts.templates import prestart
 
 

@@ -31,11 +31,11 @@ from urllib.parse import urlsplit
 import httpx
 
 import neuroshorts
-from neuroshorts.apps.service.config import Settings
 from neuroshorts.apps.service.schemas import FINAL
 from neuroshorts.apps.service.store import JobStore, now
 from neuroshorts.errors import Refused
 from neuroshorts.media.policy import Policy, parse_hosts
+from neuroshorts.settings import Settings
 
 log = logging.getLogger(__name__)
 

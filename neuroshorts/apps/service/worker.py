@@ -6,7 +6,7 @@ inspect`, `celery purge`, Flower and the like, configured from NEUROSHORTS_* var
 
 from __future__ import annotations
 
-from neuroshorts.apps.service.config import Settings
 from neuroshorts.apps.service.tasks import worker_app
+from neuroshorts.settings import Settings
 
 app = worker_app(Settings())

@@ -18,10 +18,10 @@ import time
 import pytest
 from kombu import Connection
 
-from neuroshorts.apps.service.config import Settings
 from neuroshorts.apps.service.queue import make_celery
 from neuroshorts.apps.service.reconcile import send, sweep
 from neuroshorts.apps.service.store import JobStore, NewJob
+from neuroshorts.settings import Settings
 from support.fault_drill import Drill, RedisServer, standard_faults
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]

@@ -14,7 +14,7 @@ import uvicorn
 from neuroshorts import templates
 from neuroshorts.apps.service import schemas
 from neuroshorts.apps.service.api import create_app
-from neuroshorts.apps.service.config import Settings
+from neuroshorts.settings import Settings
 from support import REPO
 
 EXAMPLE = REPO / "examples" / "n8n"

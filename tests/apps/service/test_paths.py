@@ -16,10 +16,10 @@ import pytest
 
 from neuroshorts import templates
 from neuroshorts.apps.service import references
-from neuroshorts.apps.service.config import Settings
 from neuroshorts.errors import AssetError
 from neuroshorts.media import assets
 from neuroshorts.media.policy import HOSTS_ENV, KNOWN_SCHEMES, SCHEMES_ENV
+from neuroshorts.settings import Settings
 from support.service_stack import running_stack
 
 pytestmark = pytest.mark.services

@@ -8,7 +8,7 @@ import uuid
 from sqlalchemy import Engine, event
 
 from neuroshorts.apps.service import queue
-from neuroshorts.apps.service.config import Settings
+from neuroshorts.settings import Settings
 
 
 def test_sending_from_request_threads_touches_no_database(tmp_path):

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 
 from neuroshorts.apps.service.api import create_app
-from neuroshorts.apps.service.config import Settings
+from neuroshorts.settings import Settings
 
 pytestmark = pytest.mark.slow
 

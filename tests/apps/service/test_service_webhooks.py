@@ -13,9 +13,9 @@ import socket
 import pytest
 
 from neuroshorts.apps.service import webhooks
-from neuroshorts.apps.service.config import Settings
 from neuroshorts.apps.service.schemas import State
 from neuroshorts.apps.service.store import JobStore, NewJob
+from neuroshorts.settings import Settings
 from support.receiver import Receiver
 from support.service_stack import free_port
 

@@ -13,11 +13,11 @@ from fastapi.concurrency import run_in_threadpool
 
 from neuroshorts.apps import batch
 from neuroshorts.apps.service import admission, errors
-from neuroshorts.apps.service.config import Settings
 from neuroshorts.apps.service.deps import CeleryDep, IdempotencyKey, SettingsDep, StoreDep
 from neuroshorts.apps.service.schemas import BatchCreated, BatchRequest, ErrorBody
 from neuroshorts.apps.service.store import JobStore, NewJob, new_id
 from neuroshorts.errors import ApiError, BatchError
+from neuroshorts.settings import Settings
 
 router = APIRouter(tags=["renders"])
 
