@@ -2,17 +2,20 @@
 
 Every default points into one data directory, so `neuroshorts serve` on a laptop needs no
 server at all: a file-system broker and a SQLite job store. A distributed setup changes
-three variables (broker, database, output directory on shared storage) and nothing else.
+three variables (broker, database, output directory) and nothing else; the output
+directory may be a bucket URL (`s3://bucket/renders/`), so machines share no disk.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from neuroshorts.media import storage
 from neuroshorts.media.policy import parse_hosts
 from neuroshorts.settings import data_dir
 
@@ -30,6 +33,17 @@ class Settings(BaseSettings):
     database_url: str = Field("", description="SQLAlchemy URL; empty: SQLite in data_dir")
     queue: str = Field("neuroshorts", description="the queue render jobs go through")
     output_dir: Path | None = Field(None, description="where videos go; empty: data_dir/renders")
+    output_url: str = Field(
+        "",
+        description="the bucket prefix videos go to, when NEUROSHORTS_OUTPUT_DIR is an "
+        "s3:// or gs:// URL: each job's files under <output_url><job id>/",
+    )
+    link_expiry: int = Field(
+        3600,
+        ge=1,
+        le=7 * 24 * 3600,
+        description="seconds a signed link the API redirects to (/video, /notebook) lasts",
+    )
 
     api_key: str = Field("", description="required in X-API-Key when set")
     webhook_secret: str = Field("", description="HMAC-SHA256 key of webhook signatures")
@@ -86,6 +100,20 @@ class Settings(BaseSettings):
     )
     max_batch_rows: int = Field(1000, ge=1, description="most rows in one batch (422)")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _bucket_output(cls, data: Any) -> Any:
+        """`NEUROSHORTS_OUTPUT_DIR=s3://bucket/renders/` means the bucket, not a folder `s3:`."""
+        if not isinstance(data, dict) or "://" not in str(data.get("output_dir") or ""):
+            return data
+        url = str(data["output_dir"])
+        if not storage.is_remote(url) or not urlsplit(url).netloc:
+            raise ValueError(
+                f"NEUROSHORTS_OUTPUT_DIR: {url!r} is not an output location; expected a "
+                "local folder or a bucket URL such as s3://bucket/renders/ or gs://bucket/renders/"
+            )
+        return {**data, "output_dir": None, "output_url": url.rstrip("/") + "/"}
+
     @model_validator(mode="after")
     def _fill_defaults(self) -> Settings:
         self.data_dir = Path(self.data_dir).expanduser()
@@ -111,11 +139,16 @@ class Settings(BaseSettings):
         return self.broker_url.startswith("filesystem://")
 
     @property
+    def output_root(self) -> Path | str:
+        """Where a job's files go by default: the bucket prefix, else the local folder."""
+        assert self.output_dir is not None
+        return self.output_url or self.output_dir.resolve()
+
+    @property
     def output_prefixes(self) -> list[str]:
-        """The URL prefixes outputs may name, each ending in `/`."""
-        return [
-            p.strip().rstrip("/") + "/" for p in self.output_url_prefixes.split(",") if p.strip()
-        ]
+        """The URL prefixes outputs may name, each ending in `/` (the output bucket's too)."""
+        listed = [p.strip() for p in self.output_url_prefixes.split(",") if p.strip()]
+        return [p.rstrip("/") + "/" for p in [self.output_url, *listed] if p]
 
     @property
     def broker_folder(self) -> Path:
@@ -139,7 +172,8 @@ class Settings(BaseSettings):
     def prepare(self) -> None:
         """Create the directories the defaults point at."""
         assert self.output_dir is not None
-        self.output_dir.mkdir(parents=True, exist_ok=True)
+        if not self.output_url:
+            self.output_dir.mkdir(parents=True, exist_ok=True)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         if self.embedded:
             (self.broker_folder / "messages").mkdir(parents=True, exist_ok=True)
