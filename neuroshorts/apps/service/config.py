@@ -104,9 +104,14 @@ class Settings(BaseSettings):
     @classmethod
     def _bucket_output(cls, data: Any) -> Any:
         """`NEUROSHORTS_OUTPUT_DIR=s3://bucket/renders/` means the bucket, not a folder `s3:`."""
-        if not isinstance(data, dict) or "://" not in str(data.get("output_dir") or ""):
+        if not isinstance(data, dict):
             return data
-        url = str(data["output_dir"])
+        if "://" in str(data.get("output_dir") or ""):
+            url = str(data["output_dir"])
+        elif data.get("output_url"):
+            url = str(data["output_url"])
+        else:
+            return data
         if not storage.is_remote(url) or not urlsplit(url).netloc:
             raise ValueError(
                 f"NEUROSHORTS_OUTPUT_DIR: {url!r} is not an output location; expected a "
