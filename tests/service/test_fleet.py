@@ -177,6 +177,12 @@ class Fleet:
             return None
         return next((n for n, p in self.processes.items() if p.pid in (pid, parent)), None)
 
+    def link(self, job_id: str, name: str) -> str:
+        """Where the API redirects `/v1/renders/{id}/<name>` to: a signed bucket link."""
+        response = httpx.get(f"{self.url}/v1/renders/{job_id}/{name}", timeout=30)
+        assert response.status_code == 307, response.text
+        return response.headers["location"]
+
     def fetches(self, url: str) -> dict[str, int]:
         """How often each process downloaded `url` into its cache (its log says)."""
         line = f"asset cache miss: fetched {url} "
@@ -274,8 +280,16 @@ def test_a_fleet_without_shared_disk_renders_into_the_bucket(fleet):
     media = probe(mp4)
     assert (media.video_codec, media.audio_codec) == ("h264", "aac")
     mp4.unlink()
-    log = httpx.get(f"{fleet.url}/v1/renders/{jobs[0]}/log", follow_redirects=True, timeout=30)
-    assert "succeeded" in log.text
+    assert "succeeded" in httpx.get(fleet.link(jobs[0], "log"), timeout=30).text
+
+    # A failed job's record is in the bucket too: its executed notebook and its log.
+    failed = fleet.wait(fleet.submit({"duration": -1.0}), {"succeeded", "failed"})
+    assert failed["state"] == "failed" and "ValueError" in failed["error"], failed
+    link = fleet.link(failed["id"], "notebook")
+    notebook = nbformat.reads(httpx.get(link, timeout=30).text, as_version=4)
+    errors = [o for c in notebook.cells for o in c.get("outputs", []) if o.output_type == "error"]
+    assert errors and errors[0].ename == "ValueError" and errors[0].evalue in failed["error"]
+    assert "failed" in httpx.get(fleet.link(failed["id"], "log"), timeout=30).text
 
     # The template changes in the bucket: the next job runs the new version.
     second = chime("#e4572e")
