@@ -31,6 +31,7 @@ import os
 import warnings
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -40,6 +41,8 @@ log = logging.getLogger(__name__)
 PREFIX = "NEUROSHORTS_"
 #: The data directory's old name, still read (with a warning) when the new one is unset.
 OLD_DATA_DIR = "NEUROSHORTS_HOME"
+#: URL schemes of the buckets outputs and templates may live in.
+BUCKET_SCHEMES = ("s3", "gs")
 #: Settings where an empty value is meaningful: nothing is allowed.
 ALLOW_LISTS = frozenset({"allowed_schemes", "allowed_hosts", "callback_hosts"})
 
@@ -106,6 +109,17 @@ class Settings(BaseSettings):
     database_url: str = Field("", description="SQLAlchemy URL; empty: SQLite in data_dir")
     queue: str = Field("neuroshorts", description="the queue render jobs go through")
     output_dir: Path | None = Field(None, description="where videos go; empty: data_dir/renders")
+    output_url: str = Field(
+        "",
+        description="the bucket prefix videos go to, when NEUROSHORTS_OUTPUT_DIR is an "
+        "s3:// or gs:// URL: each job's files under <output_url><job id>/",
+    )
+    link_expiry: int = Field(
+        3600,
+        ge=1,
+        le=7 * 24 * 3600,
+        description="seconds a signed link the API redirects to (/video, /notebook) lasts",
+    )
 
     api_key: str = Field("", description="required in X-API-Key when set")
     webhook_secret: str = Field("", description="HMAC-SHA256 key of webhook signatures")
@@ -173,6 +187,26 @@ class Settings(BaseSettings):
             if key in ALLOW_LISTS or not (isinstance(value, str) and not value.strip())
         }
 
+    @model_validator(mode="before")
+    @classmethod
+    def _bucket_output(cls, data: Any) -> Any:
+        """`NEUROSHORTS_OUTPUT_DIR=s3://bucket/renders/` means the bucket, not a folder `s3:`."""
+        if not isinstance(data, dict):
+            return data
+        if "://" in str(data.get("output_dir") or ""):
+            url = str(data["output_dir"])
+        elif data.get("output_url"):
+            url = str(data["output_url"])
+        else:
+            return data
+        parts = urlsplit(url)
+        if parts.scheme.lower() not in BUCKET_SCHEMES or not parts.netloc:
+            raise ValueError(
+                f"NEUROSHORTS_OUTPUT_DIR: {url!r} is not an output location; expected a "
+                "local folder or a bucket URL such as s3://bucket/renders/ or gs://bucket/renders/"
+            )
+        return {**data, "output_dir": None, "output_url": url.rstrip("/") + "/"}
+
     @field_validator("broker_options", mode="before")
     @classmethod
     def _json(cls, value: Any) -> Any:
@@ -218,11 +252,16 @@ class Settings(BaseSettings):
         return self.broker_url.startswith("filesystem://")
 
     @property
+    def output_root(self) -> Path | str:
+        """Where a job's files go by default: the bucket prefix, else the local folder."""
+        assert self.output_dir is not None
+        return self.output_url or self.output_dir.resolve()
+
+    @property
     def output_prefixes(self) -> list[str]:
-        """The URL prefixes outputs may name, each ending in `/`."""
-        return [
-            p.strip().rstrip("/") + "/" for p in self.output_url_prefixes.split(",") if p.strip()
-        ]
+        """The URL prefixes outputs may name, each ending in `/` (the output bucket's too)."""
+        listed = [p.strip() for p in self.output_url_prefixes.split(",") if p.strip()]
+        return [p.rstrip("/") + "/" for p in [self.output_url, *listed] if p]
 
     @property
     def broker_folder(self) -> Path:
@@ -246,7 +285,8 @@ class Settings(BaseSettings):
     def prepare(self) -> None:
         """Create the directories the defaults point at."""
         assert self.output_dir is not None
-        self.output_dir.mkdir(parents=True, exist_ok=True)
+        if not self.output_url:
+            self.output_dir.mkdir(parents=True, exist_ok=True)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         if self.embedded:
             (self.broker_folder / "messages").mkdir(parents=True, exist_ok=True)

@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 REMOTE_SCHEMES = ("http", "https", "s3", "gs")
 _SUPPORTED = "a file path, file://, builtin:NAME, http(s)://, s3://, gs:// or stock: reference"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_REACHABLE = "a reachable file (for s3:// and gs://: credentials in the standard environment)"
 
 
 def builtin_dir() -> Path:
@@ -65,6 +66,36 @@ def resolve(reference: str, *, field: str = "asset") -> Path:
     if scheme not in (*REMOTE_SCHEMES, "stock"):
         raise AssetError(field, reference, "uses a scheme that is not supported", _SUPPORTED)
     return _cached(reference, field, policy)
+
+
+def resolve_current(reference: str, *, field: str) -> Path:
+    """The current version of a remote file that may change under its name (a template in a
+    bucket), through the asset cache.
+
+    The cache entry is keyed by the object's version (its ETag or generation), so one
+    metadata request per call finds out whether it changed: a changed file is fetched and
+    checked anew, an unchanged one is not downloaded again.
+    """
+    policy = Policy.from_env()
+    try:
+        policy.check_url(reference)
+    except Refused as refused:
+        raise AssetError(field, reference, refused.problem, refused.expected) from None
+    try:
+        version = fetch.version(reference)
+    except FileNotFoundError:
+        raise AssetNotFoundError(field, reference, "was not found", "an existing file") from None
+    except Exception as error:
+        raise AssetError(field, reference, f"could not be read ({error})", _REACHABLE) from error
+    return _cached(reference, field, policy, version)
+
+
+def listing(prefix: str, pattern: str, *, field: str) -> list[str]:
+    """The URLs of the files under the bucket `prefix` whose names match `pattern`."""
+    try:
+        return fetch.listing(prefix, pattern)
+    except Exception as error:
+        raise AssetError(field, prefix, f"could not be listed ({error})", _REACHABLE) from error
 
 
 def _builtin(reference: str, field: str) -> Path:
@@ -101,14 +132,16 @@ def _local(reference: str, field: str) -> Path:
     return path
 
 
-def _cached(reference: str, field: str, policy: Policy) -> Path:
-    """The cache entry for `reference`, downloading it under the entry's lock on a miss.
+def _cached(reference: str, field: str, policy: Policy, version: str = "") -> Path:
+    """The cache entry for `reference` (at `version`), downloading it under the entry's
+    lock on a miss.
 
     The entry is held until this process exits: its path goes to ffmpeg and Pillow,
     which may open it much later (see cache.py).
     """
     cache = Cache.default()
-    key = hashlib.sha256(reference.encode()).hexdigest()
+    key = hashlib.sha256(f"{reference}\n{version}".encode() if version else reference.encode())
+    key = key.hexdigest()
     with substage("assets.cache"):
         hit = _held_file(cache, key)
     if hit:
@@ -173,7 +206,7 @@ def _download(reference: str, field: str, policy: Policy, cache: Cache, key: str
             field,
             reference,
             f"could not be downloaded ({type(error).__name__}: {error})",
-            "a reachable file (for s3:// and gs://: credentials in the standard environment)",
+            _REACHABLE,
         ) from error
 
 

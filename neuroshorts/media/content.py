@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import av
+import nbformat
 from PIL import Image, ImageFont
 
 from neuroshorts.errors import ContentError
@@ -19,12 +20,14 @@ IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".
 AUDIO_SUFFIXES = frozenset({".mp3", ".wav", ".m4a", ".aac", ".ogg", ".oga", ".opus", ".flac"})
 VIDEO_SUFFIXES = frozenset({".mp4", ".mov", ".m4v", ".webm", ".mkv", ".avi"})
 FONT_SUFFIXES = frozenset({".ttf", ".otf"})
+NOTEBOOK_SUFFIXES = frozenset({".ipynb"})
 
 EXPECTED = {
     "image": "an image Pillow can open (JPEG, PNG, WebP, GIF, BMP or TIFF)",
     "audio": "an audio file (MP3, WAV, M4A, AAC, Ogg, Opus or FLAC)",
     "video": "a video file (MP4, MOV, WebM or MKV)",
     "font": "a TrueType or OpenType font",
+    "notebook": "a Jupyter notebook (nbformat 4 JSON), such as a template",
     "media": "a non-empty image, audio or video file",
 }
 
@@ -33,13 +36,14 @@ _CONTAINERS = {"mp3": ".mp3", "wav": ".wav", "ogg": ".ogg", "flac": ".flac", "aa
 
 
 def kind_of(suffix: str) -> str:
-    """`image`, `audio`, `video`, `font`, or `media` for a suffix not known here."""
+    """`image`, `audio`, `video`, `font`, `notebook`, or `media` for a suffix not known here."""
     suffix = suffix.lower()
     for kind, suffixes in (
         ("image", IMAGE_SUFFIXES),
         ("audio", AUDIO_SUFFIXES),
         ("video", VIDEO_SUFFIXES),
         ("font", FONT_SUFFIXES),
+        ("notebook", NOTEBOOK_SUFFIXES),
     ):
         if suffix in suffixes:
             return kind
@@ -58,6 +62,8 @@ def check(path: Path, suffix: str) -> None:
             _decode_first_frame(path, kind)
         elif kind == "font":
             ImageFont.truetype(str(path), 12)
+        elif kind == "notebook":
+            nbformat.validate(nbformat.read(path, as_version=4))
     except ContentError:
         raise
     except Exception as error:

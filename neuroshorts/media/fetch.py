@@ -83,3 +83,23 @@ def download(url: str, destination: Path, policy: Policy) -> None:
     else:
         fs = filesystem(protocol)
     fs.get_file(url, str(destination), callback=_SizeLimit(policy.max_bytes))
+
+
+def version(url: str) -> str:
+    """What changes when the object at `url` (s3://, gs://) does: its ETag or generation.
+
+    Raises FileNotFoundError when nothing is there.
+    """
+    protocol = url.split("://", 1)[0].lower()
+    info = filesystem(protocol).info(url)
+    for name in ("ETag", "etag", "generation", "md5Hash", "mtime", "LastModified"):
+        if info.get(name):
+            return str(info[name])
+    return str(info.get("size", ""))
+
+
+def listing(prefix: str, pattern: str) -> list[str]:
+    """The URLs of the objects under `prefix` (s3://, gs://) whose names match `pattern`."""
+    protocol = prefix.split("://", 1)[0].lower()
+    keys = filesystem(protocol).glob(prefix.rstrip("/") + "/" + pattern)
+    return sorted(f"{protocol}://{key}" for key in keys)

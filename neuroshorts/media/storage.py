@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path, PurePosixPath
@@ -34,13 +36,13 @@ from neuroshorts.errors import PublishError
 from neuroshorts.media.fetch import filesystem
 from neuroshorts.output.bundle import Bundle
 from neuroshorts.output.files import atomic_path, write_text_atomic
-from neuroshorts.settings import data_dir, settings
+from neuroshorts.settings import BUCKET_SCHEMES, data_dir, settings
 
 log = logging.getLogger(__name__)
 
 EXPIRY_ENV = "NEUROSHORTS_SHARE_EXPIRY"
 MAX_EXPIRY = 7 * 24 * 3600
-REMOTE_SCHEMES = ("s3", "gs")
+REMOTE_SCHEMES = BUCKET_SCHEMES
 
 
 @dataclass(frozen=True)
@@ -58,11 +60,13 @@ def render_path(url: str) -> Path:
     """Where to render a video meant for `url`.
 
     A local path (or `file://` URL) is rendered in place; a remote URL into a new work
-    directory under the data directory, removed by `discard_work` once published.
+    directory under the data directory, removed by `discard_work` once published. The
+    directory's name starts with this process's id, so what a killed process left can
+    be told from what a live one is writing (`discard_stale_work`).
     """
     if is_remote(url):
         name = PurePosixPath(urlsplit(url).path).name
-        return data_dir() / "work" / uuid.uuid4().hex / name
+        return data_dir() / "work" / f"{os.getpid()}-{uuid.uuid4().hex}" / name
     return Path(url.removeprefix("file://")).expanduser().resolve()
 
 
@@ -74,6 +78,21 @@ def discard_work(local_video: Path) -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def work_file(name: str) -> Path:
+    """A file of this process's own in the work area, such as a remote job's log before
+    it is uploaded: `discard_stale_work` removes it too if the process is killed."""
+    return data_dir() / "work" / f"{os.getpid()}-files" / name
+
+
+def discard_stale_work(alive: Callable[[int], bool]) -> None:
+    """Remove the work directories of processes no longer `alive` (killed mid-render)."""
+    for folder in (data_dir() / "work").glob("*-*"):
+        pid = folder.name.split("-", 1)[0]
+        if pid.isdigit() and not alive(int(pid)):
+            log.info("removing %s, left by process %s", folder, pid)
+            shutil.rmtree(folder, ignore_errors=True)
+
+
 def sibling_url(url: str, suffix: str) -> str:
     """The URL of the file beside `url` with the same stem and `suffix`."""
     parts = urlsplit(url)
@@ -81,35 +100,63 @@ def sibling_url(url: str, suffix: str) -> str:
     return parts._replace(path=path).geturl()
 
 
-def publish(local_video: Path, url: str) -> Published:
-    """Copy or upload `local_video` and its sidecars to `url` (a path, s3:// or gs://)."""
+def publish(local_video: Path, url: str, extra: Sequence[Path] = ()) -> Published:
+    """Copy or upload `local_video` and its sidecars to `url` (a path, s3:// or gs://).
+
+    `extra` files (a job's log) go beside the video as sidecars, named by their suffix.
+    """
     local_video = Path(local_video)
     if is_remote(url):
-        return _upload(local_video, url)
+        return _upload(local_video, url, extra)
     return _copy(local_video, render_path(url))
 
 
-def _files(local_video: Path, target: str) -> list[tuple[Path, str]]:
-    """(local file, destination) pairs in publishing order: sidecars, video, manifest."""
-    return [
+def upload(local: Path, url: str) -> None:
+    """Upload one file to `url` (a job's log when it closes, a failed run's notebook)."""
+    protocol = urlsplit(url).scheme.lower()
+    try:
+        _filesystem(protocol).put_file(str(local), url)
+    except Exception as error:
+        raise PublishError(f"could not upload {local.name} to {url}: {error}") from error
+
+
+def signed_link(url: str, expiry: int) -> str:
+    """A presigned link to the object at `url` that works for `expiry` seconds."""
+    protocol = urlsplit(url).scheme.lower()
+    return _filesystem(protocol).sign(
+        url, expiration=expiry, **({"version": "v4"} if protocol == "gs" else {})
+    )
+
+
+def _filesystem(protocol: str) -> fsspec.AbstractFileSystem:
+    # SigV4 presigned links: the only kind current AWS regions and S3-compatible
+    # stores accept (botocore would otherwise presign with the legacy scheme).
+    options = {"config_kwargs": {"signature_version": "s3v4"}} if protocol == "s3" else {}
+    return filesystem(protocol, **options)
+
+
+def _files(local_video: Path, target: str, extra: Sequence[Path] = ()) -> list[tuple[Path, str]]:
+    """(local file, destination) pairs in publishing order: sidecars and `extra`, video,
+    manifest."""
+    pairs = [
         (path, target if path == local_video else sibling_url(target, suffix))
         for path, suffix in Bundle(local_video).files()
         if path == local_video or path.is_file()
     ]
+    at = next(i for i, (path, _) in enumerate(pairs) if path == local_video)
+    extras = [(file, sibling_url(target, file.suffix)) for file in extra if file.is_file()]
+    return [*pairs[:at], *extras, *pairs[at:]]
 
 
-def _upload(local_video: Path, url: str) -> Published:
+def _upload(local_video: Path, url: str, extra: Sequence[Path]) -> Published:
     protocol = urlsplit(url).scheme.lower()
-    # SigV4 presigned links: the only kind current AWS regions and S3-compatible
-    # stores accept (botocore would otherwise presign with the legacy scheme).
-    options = {"config_kwargs": {"signature_version": "s3v4"}} if protocol == "s3" else {}
     try:
-        fs = filesystem(protocol, **options)
+        fs = _filesystem(protocol)
     except ImportError as error:
         raise PublishError(f"output: cannot publish to {url!r}: {error}") from error
     share_url, expires_at = _share(fs, url, protocol)
     published = Published(url, share_url, expires_at)
-    pairs = _files(local_video, url)
+    pairs = _files(local_video, url, extra)
     _describe(Bundle(local_video).manifest, pairs, published)
     uploaded: list[str] = []
     try:

@@ -31,6 +31,8 @@ class Manifest(BaseModel):
     template: str | None = None
     parameters: dict[str, Any] = Field(default_factory=dict)
     notebook: str | None = None
+    #: SHA-256 of the template notebook that ran: which version, when templates change.
+    template_sha256: str | None = None
     srt: str | None = None
     vtt: str | None = None
     ass: str | None = None

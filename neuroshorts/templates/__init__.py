@@ -10,6 +10,8 @@ before any kernel starts, and the error names the parameter.
 from __future__ import annotations
 
 import ast
+import contextlib
+import hashlib
 import io
 import json
 import logging
@@ -20,7 +22,7 @@ import tempfile
 import threading
 import time
 import tokenize
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,9 +31,15 @@ import nbformat
 import papermill
 from nbclient.exceptions import DeadKernelError
 
-from neuroshorts.errors import KernelError, ParameterError, TemplateError, TemplateRunError
-from neuroshorts.media import storage
-from neuroshorts.output.bundle import VIDEO, Bundle, is_video_name
+from neuroshorts.errors import (
+    KernelError,
+    ParameterError,
+    RunCancelled,
+    TemplateError,
+    TemplateRunError,
+)
+from neuroshorts.media import assets, storage
+from neuroshorts.output.bundle import NOTEBOOK, VIDEO, Bundle, is_video_name
 from neuroshorts.output.files import write_text_atomic
 from neuroshorts.output.manifest import Manifest
 from neuroshorts.settings import settings
@@ -76,28 +84,77 @@ class Template:
     description: str
 
 
-def template_dirs() -> list[Path]:
-    """Where templates are looked up by name, first match wins.
+def search_path() -> list[Path | str]:
+    """Where templates are looked up by name, in order, first match wins.
 
-    `NEUROSHORTS_TEMPLATES` (a path list), then `./templates`, then the templates that
-    ship beside the package in a source checkout.
+    `NEUROSHORTS_TEMPLATES` (a path list whose entries may also be bucket prefixes such as
+    `s3://bucket/templates/`, so a template published once is found by every machine of
+    a fleet), then `./templates`, then the templates that ship beside the package in a
+    source checkout. Folders that do not exist are left out.
     """
-    dirs = [Path(p) for p in settings().templates.split(os.pathsep) if p]
-    dirs += [Path.cwd() / "templates", Path(__file__).resolve().parents[2] / "templates"]
-    unique: list[Path] = []
-    for directory in dirs:
-        if directory.is_dir() and directory.resolve() not in unique:
-            unique.append(directory.resolve())
+    configured = settings().templates
+    # `s3://x` holds the path separator `:`; one followed by `//` separates nothing.
+    entries = [e for e in re.split(rf"{re.escape(os.pathsep)}(?!//)", configured) if e]
+    found: list[Path | str] = []
+    for entry in entries:
+        if storage.is_remote(entry):
+            found.append(entry.rstrip("/") + "/")
+        else:
+            found.append(Path(entry))
+    found += [Path.cwd() / "templates", Path(__file__).resolve().parents[2] / "templates"]
+    unique: list[Path | str] = []
+    for place in found:
+        if isinstance(place, Path):
+            if not place.is_dir():
+                continue
+            place = place.resolve()
+        if place not in unique:
+            unique.append(place)
     return unique
+
+
+def template_dirs() -> list[Path]:
+    """The local folders of the search path (`search_path`)."""
+    return [place for place in search_path() if isinstance(place, Path)]
 
 
 def list_templates() -> list[Template]:
     found: dict[str, Template] = {}
-    for directory in template_dirs():
-        for path in sorted(directory.glob("*.ipynb")):
-            if _inside(path, directory) and _NAME.fullmatch(path.stem):
+    for place in search_path():
+        if isinstance(place, str):
+            paths, directory = _remote_templates(place), None
+        else:
+            paths, directory = sorted(place.glob("*.ipynb")), place
+        for path in paths:
+            if (directory is None or _inside(path, directory)) and _NAME.fullmatch(path.stem):
                 found.setdefault(path.stem, Template(path.stem, path, _description(path)))
     return sorted(found.values(), key=lambda template: template.name)
+
+
+def _remote_templates(prefix: str) -> list[Path]:
+    """The templates under a bucket prefix; one that cannot be used is left out (logged)."""
+    paths = []
+    try:
+        urls = assets.listing(prefix, "*.ipynb", field="template")
+    except assets.AssetError as error:
+        log.warning("templates under %s are left out: %s", prefix, error)
+        return []
+    for url in urls:
+        try:
+            paths.append(_remote(url))
+        except (TemplateError, FileNotFoundError) as error:
+            log.warning("template left out: %s", error)
+    return paths
+
+
+def _remote(url: str) -> Path:
+    """The template at `url` through the asset cache: fetched only when it changed."""
+    try:
+        return assets.resolve_current(url, field="template")
+    except assets.AssetNotFoundError:
+        raise
+    except assets.AssetError as error:
+        raise TemplateError(str(error)) from None
 
 
 def _inside(path: Path, directory: Path) -> bool:
@@ -121,8 +178,11 @@ def find_by_name(name: str) -> Path:
     operator put in the template directories.
     """
     if _NAME.fullmatch(name):
-        for directory in template_dirs():
-            if _inside(candidate := directory / f"{name}.ipynb", directory):
+        for place in search_path():
+            if isinstance(place, str):
+                with contextlib.suppress(FileNotFoundError):
+                    return _remote(f"{place}{name}.ipynb")
+            elif _inside(candidate := place / f"{name}.ipynb", place):
                 return candidate
     names = ", ".join(t.name for t in list_templates()) or "none found"
     raise TemplateError(f"template {name!r} not found; available: {names}")
@@ -326,11 +386,21 @@ def _writable_folder(folder: Path, target: str) -> None:
         ) from None
 
 
+def _keep_notebook(notebook: Path, destination: str) -> None:
+    """Upload a failed run's executed notebook beside its remote output: the record of it."""
+    if notebook.is_file():
+        try:
+            storage.upload(notebook, storage.sibling_url(destination, NOTEBOOK))
+        except storage.PublishError as error:
+            log.warning("the executed notebook stays unpublished: %s", error)
+
+
 def run(
     template: str | Path,
     values: Mapping[str, Any],
     output: str | Path,
     *,
+    attachments: Sequence[Path] = (),
     progress: bool = False,
     on_progress: Callable[[Progress], None] | None = None,
     cancel: threading.Event | None = None,
@@ -353,7 +423,9 @@ def run(
     else one started now; with `next_kernel`, the next run's kernel starts while this one
     renders (a worker with more jobs to come). `since` is when the job started (a
     `time.perf_counter()` reading; default now): the manifest's `first_cell` stage counts
-    from it.
+    from it. `attachments` (a job's log) are published beside a remote video, before its
+    manifest. The manifest records the notebook's SHA-256 (`template_sha256`): which
+    version of the template ran.
     """
     since = time.perf_counter() if since is None else since
     path = find(template)
@@ -374,64 +446,73 @@ def run(
     _writable_folder(output.parent, target)
     manifest_path.unlink(missing_ok=True)
 
-    log.info("rendering %s → %s", path.stem, target)
-    started = time.perf_counter()
-    with Supervision(
-        path, on_progress, cancel, output_dir=output.parent, since=since
-    ) as supervision:
-        try:
-            supervision.adopt(prestart.take(background, prepare_next=next_kernel))
-            papermill.execute_notebook(
-                str(path),
-                str(notebook),
-                parameters=checked,
-                kernel_name=prestart.KERNEL_NAME,
-                progress_bar=progress,
-                **supervision.engine_kwargs,
-            )
-        except KernelError as error:
-            raise TemplateRunError(f"template {path.stem!r}: {error}") from error
-        except papermill.PapermillExecutionError as error:
-            raise TemplateRunError(
-                f"template {path.stem!r} failed in cell {error.exec_count}: "
-                f"{error.ename}: {error.evalue} (executed notebook: {notebook})"
-            ) from error
-        except DeadKernelError as error:
-            raise TemplateRunError(
-                f"template {path.stem!r}: the kernel died ({error}); executed notebook: {notebook}"
-            ) from error
-        except OSError as error:  # papermill saving the notebook: a full or failing disk
-            raise TemplateRunError(
-                f"template {path.stem!r}: cannot write {error.filename or notebook} "
-                f"({error.strerror or error})"
-            ) from error
-    elapsed = time.perf_counter() - started
-
-    if not manifest_path.is_file():
-        raise TemplateRunError(
-            f"template {path.stem!r} finished without rendering: it wrote no {manifest_path.name}"
-        )
-    manifest = Manifest.model_validate(json.loads(manifest_path.read_text(encoding="utf-8")))
-    manifest.template = path.stem
-    manifest.parameters = {
-        **{name: p.default for name, p in schema.items()},
-        **checked,
-        "output": target,
-    }
-    manifest.notebook = str(notebook)
-    manifest.stages.update(supervision.stages)
-    manifest.stages["papermill"] = round(elapsed, 3)
-    if "assets.cache" in manifest.stages:  # the kernel's own log lines stay in the kernel
-        fetched = manifest.stages.get("assets.fetch")
-        log.info("remote assets: %s", f"fetched in {fetched} s" if fetched else "all cached")
-    write_text_atomic(manifest_path, manifest.model_dump_json(indent=2))
-    # Publishing rewrites the manifest to name where the files went (and uploads it
-    # last); a remote output's work directory goes whether or not the upload worked.
-    supervision.publishing()
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
     try:
-        storage.publish(output, destination)
+        log.info("rendering %s → %s", path.stem, target)
+        started = time.perf_counter()
+        with Supervision(
+            path, on_progress, cancel, output_dir=output.parent, since=since
+        ) as supervision:
+            try:
+                supervision.adopt(prestart.take(background, prepare_next=next_kernel))
+                papermill.execute_notebook(
+                    str(path),
+                    str(notebook),
+                    parameters=checked,
+                    kernel_name=prestart.KERNEL_NAME,
+                    progress_bar=progress,
+                    **supervision.engine_kwargs,
+                )
+            except KernelError as error:
+                raise TemplateRunError(f"template {path.stem!r}: {error}") from error
+            except papermill.PapermillExecutionError as error:
+                raise TemplateRunError(
+                    f"template {path.stem!r} failed in cell {error.exec_count}: "
+                    f"{error.ename}: {error.evalue} (executed notebook: {notebook})"
+                ) from error
+            except DeadKernelError as error:
+                raise TemplateRunError(
+                    f"template {path.stem!r}: the kernel died ({error}); "
+                    f"executed notebook: {notebook}"
+                ) from error
+            except OSError as error:  # papermill saving the notebook: a full or failing disk
+                raise TemplateRunError(
+                    f"template {path.stem!r}: cannot write {error.filename or notebook} "
+                    f"({error.strerror or error})"
+                ) from error
+        elapsed = time.perf_counter() - started
+
+        if not manifest_path.is_file():
+            raise TemplateRunError(
+                f"template {path.stem!r} finished without rendering: "
+                f"it wrote no {manifest_path.name}"
+            )
+        manifest = Manifest.model_validate(json.loads(manifest_path.read_text(encoding="utf-8")))
+        manifest.template = path.stem
+        manifest.parameters = {
+            **{name: p.default for name, p in schema.items()},
+            **checked,
+            "output": target,
+        }
+        manifest.notebook = str(notebook)
+        manifest.template_sha256 = digest
+        manifest.stages.update(supervision.stages)
+        manifest.stages["papermill"] = round(elapsed, 3)
+        if "assets.cache" in manifest.stages:  # the kernel's own log lines stay in the kernel
+            fetched = manifest.stages.get("assets.fetch")
+            log.info("remote assets: %s", f"fetched in {fetched} s" if fetched else "all cached")
+        write_text_atomic(manifest_path, manifest.model_dump_json(indent=2))
+        # Publishing rewrites the manifest to name where the files went (and uploads it
+        # last, after the `attachments`).
+        supervision.publishing()
+        storage.publish(output, destination, attachments)
         manifest = Manifest.model_validate_json(manifest_path.read_text(encoding="utf-8"))
+    except Exception as error:
+        if storage.is_remote(destination) and not isinstance(error, RunCancelled):
+            _keep_notebook(notebook, destination)
+        raise
     finally:
+        # A remote output's work directory goes whether or not the run or upload worked.
         storage.discard_work(output)
     log.info("done in %.1f s: %s", elapsed, target)
     return manifest

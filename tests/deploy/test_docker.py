@@ -28,9 +28,11 @@ RABBITMQ = REPO / "docker-compose.rabbitmq.yml"
 ENV_EXAMPLE = REPO / ".env.example"
 LONG_RUNNING_ROLES = {"api", "worker", "serve"}
 
-#: Services allowed to run without a healthcheck, each with the reason. None needs it yet;
-#: a one-shot job (a migration, a workflow import) would, since it exits instead of serving.
-NO_HEALTHCHECK: dict[str, str] = {}
+#: Services allowed to run without a healthcheck, each with the reason: one-shot jobs (a
+#: migration, a workflow import), which exit instead of serving.
+NO_HEALTHCHECK: dict[str, str] = {
+    "minio-bucket": "creates the bucket in MinIO (--profile minio) and exits",
+}
 
 
 def tool(name: str) -> str:

@@ -71,9 +71,8 @@ def check(settings: Settings, store: JobStore, request: Request) -> NewJob:
             # One per request, also for a batch: the field is the request's, not a row's.
             raise ApiError(422, reason, "callback_url", request.callback_url) from None
     job_id = new_id()
-    assert settings.output_dir is not None
     path = outputs.resolve(
-        settings.output_dir.resolve(),
+        settings.output_root,
         job_id,
         request.output,
         request.field("output"),

@@ -35,7 +35,8 @@ from neuroshorts.errors import (
     TemplateError,
     TemplateRunError,
 )
-from neuroshorts.output.bundle import Bundle
+from neuroshorts.media import storage
+from neuroshorts.output.bundle import LOG, Bundle
 from neuroshorts.settings import Settings
 from neuroshorts.templates.kernel import Progress
 from neuroshorts.templates.processes import pid_alive
@@ -65,12 +66,29 @@ def is_local(output: str) -> bool:
     return "://" not in output
 
 
-def log_file(settings: Settings, job: Job) -> Path:
-    """The job's log: beside its video, or in the output directory for a remote video."""
-    assert settings.output_dir is not None
+def log_file(job: Job) -> Path:
+    """The job's log: beside its video, or, for a remote video, in the work area until it
+    is uploaded beside the video (`publish_log`)."""
     if is_local(job.output):
         return Bundle(Path(job.output)).log
-    return settings.output_dir / f"{job.id}.log"
+    return storage.work_file(f"{job.id}.log")
+
+
+def publish_log(job: Job) -> None:
+    """Upload a remote job's log beside its video once the job closed, then drop the copy.
+
+    It went up once already with the render's files, before the manifest; this upload
+    adds the lines of the job's closing (or is the only one, for a failed job).
+    """
+    local = log_file(job)
+    if is_local(job.output) or not local.is_file():
+        return
+    try:
+        storage.upload(local, storage.sibling_url(job.output, LOG))
+    except storage.PublishError as error:
+        log.warning("job %s: its log stays at %s: %s", job.id, local, error)
+        return
+    local.unlink()
 
 
 def discard_outputs(output: str, *, keep_notebook: bool = False) -> None:
@@ -123,18 +141,19 @@ def run_job(job_id: str, settings: Settings) -> str:
             webhooks.deliver(store, settings, job_id)
         return claim.reason
     job, claimed = claim.job, time.perf_counter()
-    with logs.job_scope(job.id, log_file=log_file(settings, job)):
+    with logs.job_scope(job.id, log_file=log_file(job)):
         stop_previous_kernel(claim.previous_host, claim.previous_kernel)
         if is_local(job.output):
             discard_outputs(job.output)
-        final = _render(store, job, background=settings.render_priority == "idle", since=claimed)
+        final = _render(store, job, settings, since=claimed)
+    publish_log(job)
     if final is not None:
         webhooks.deliver(store, settings, job.id)
         return final.state
     return "superseded"
 
 
-def _render(store: JobStore, job: Job, *, background: bool, since: float) -> Job | None:
+def _render(store: JobStore, job: Job, settings: Settings, *, since: float) -> Job | None:
     """Run the template and close the job; None if another attempt now owns it (or will).
 
     The next job's kernel starts while this one renders; `since` is the claim, from
@@ -148,10 +167,11 @@ def _render(store: JobStore, job: Job, *, background: bool, since: float) -> Job
                 job.template,
                 job.parameters,
                 job.output,
+                attachments=[log_file(job)] if not is_local(job.output) else [],
                 progress=False,
                 on_progress=heartbeat.progress,
                 cancel=heartbeat.stop,
-                background=background,
+                background=settings.render_priority == "idle",
                 next_kernel=True,
                 since=since,
             )

@@ -7,6 +7,10 @@ no absolute path, no `..`, no hidden or control-character names, nothing that a 
 in the directory leads out of), or a URL under one of the prefixes the operator lists in
 `NEUROSHORTS_OUTPUT_URL_PREFIXES` (`s3://bucket/renders/`). Anything else is a 422
 naming `output`. Without `output` the video is `<output_dir>/<job id>.mp4`.
+
+When the output directory is a bucket (`s3://bucket/renders/`), a relative name is a key
+under it, and a job without `output` gets a folder of its own: `<bucket
+prefix><job id>/<job id>.mp4`, beside which go its sidecars, notebook, manifest and log.
 """
 
 from __future__ import annotations
@@ -25,17 +29,27 @@ _LONGEST_NAME = 255
 
 
 def resolve(
-    root: Path,
+    root: Path | str,
     job_id: str,
     requested: str | None,
     field: str = "output",
     prefixes: Sequence[str] = (),
 ) -> str:
-    """The output of a job: a path under `root` (resolved) or a URL under a prefix."""
+    """The output of a job: a path under `root` (resolved) or a URL under a prefix.
+
+    `root` is a local folder or a bucket prefix ending in `/`.
+    """
     if requested is None:
-        return str(root / f"{job_id}{VIDEO}")
+        return (
+            f"{root}{job_id}/{job_id}{VIDEO}"
+            if isinstance(root, str)
+            else str(root / f"{job_id}{VIDEO}")
+        )
     if not is_video_name(requested):
         raise ApiError(422, f"an MP4 name ending in {VIDEO}", field, requested)
+    if isinstance(root, str) and "://" not in requested:
+        _check_name(requested, requested, field, f"a name under {root}, such as {EXAMPLE}")
+        return root + requested
     inside = f"a relative name inside the output directory {root}, such as {EXAMPLE}"
     if "://" in requested:
         prefix = next((p for p in prefixes if requested.startswith(p)), None)
@@ -46,6 +60,7 @@ def resolve(
         _check_name(requested.removeprefix(prefix), requested, field, f"a name under {prefix}")
         return requested
     _check_name(requested, requested, field, inside)
+    assert isinstance(root, Path)
     full = (root / requested).resolve()
     if not full.is_relative_to(root):
         raise ApiError(422, f"{inside}; it leads out through a symlink", field, requested)

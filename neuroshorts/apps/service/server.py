@@ -16,7 +16,9 @@ import sys
 import uvicorn
 from celery import platforms
 
+from neuroshorts.media import storage
 from neuroshorts.settings import Settings
+from neuroshorts.templates.processes import pid_alive
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +76,8 @@ def run_worker(settings: Settings) -> None:
     # The worker itself keeps its normal priority: it holds the job store's write lock
     # for heartbeats, and a lowered holder would make the API wait on it. Its renders
     # are lowered instead (`render_priority`).
+    # Renders a killed worker left half-done on this disk (a remote output's work folder).
+    storage.discard_stale_work(pid_alive)
     app = worker_app(settings)
     log.info("worker on %s, queue %s", _redacted(settings.broker_url), settings.queue)
     app.worker_main(worker_argv(settings))
@@ -86,7 +90,7 @@ def serve(settings: Settings) -> int:
         "NEUROSHORTS_DATA_DIR": str(settings.data_dir),
         "NEUROSHORTS_BROKER_URL": settings.broker_url,
         "NEUROSHORTS_DATABASE_URL": settings.database_url,
-        "NEUROSHORTS_OUTPUT_DIR": str(settings.output_dir),
+        "NEUROSHORTS_OUTPUT_DIR": settings.output_url or str(settings.output_dir),
         "NEUROSHORTS_QUEUE": settings.queue,
     }
     worker = subprocess.Popen(

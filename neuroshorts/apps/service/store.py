@@ -420,7 +420,11 @@ def _row(item: JobRow | dict[str, Any]) -> JobRow:
 
 def _job(row: JobRow) -> Job:
     manifest = row.manifest or {}
-    links = {"self": f"/v1/renders/{row.id}", "notebook": f"/v1/renders/{row.id}/notebook"}
+    links = {
+        "self": f"/v1/renders/{row.id}",
+        "notebook": f"/v1/renders/{row.id}/notebook",
+        "log": f"/v1/renders/{row.id}/log",
+    }
     if row.state == State.succeeded:
         links["video"] = f"/v1/renders/{row.id}/video"
     return Job(

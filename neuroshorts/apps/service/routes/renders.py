@@ -1,4 +1,4 @@
-"""`/v1/renders`: queue one render, list and read jobs, cancel, fetch the video and notebook.
+"""`/v1/renders`: queue one render, list and read jobs, cancel, fetch its video, notebook, log.
 
 `Idempotency-Key` makes a repeated request (n8n's "Retry on Fail", a flaky network)
 return the first job instead of rendering the video twice.
@@ -23,7 +23,8 @@ from neuroshorts.apps.service.deps import (
 )
 from neuroshorts.apps.service.schemas import FINAL, Job, JobList, RenderRequest, State
 from neuroshorts.errors import ApiError
-from neuroshorts.output.bundle import Bundle
+from neuroshorts.media import storage
+from neuroshorts.output.bundle import LOG, NOTEBOOK, Bundle
 
 router = APIRouter(tags=["renders"])
 FoundJob = Annotated[Job, Depends(found_job)]
@@ -103,14 +104,14 @@ def cancel_render(
 @router.get(
     "/v1/renders/{job_id}/video",
     response_class=FileResponse,
-    responses={200: {"content": {"video/mp4": {}}}, 307: {"description": "stored elsewhere"}},
+    responses={200: {"content": {"video/mp4": {}}}, 307: {"description": "in a bucket"}},
 )
-def get_video(job: FoundJob) -> Response:
-    """The MP4 of a succeeded job (or a redirect to its share link)."""
+def get_video(job: FoundJob, settings: SettingsDep) -> Response:
+    """The MP4 of a succeeded job, or a redirect to a fresh signed link to it in a bucket."""
     if job.state != State.succeeded or job.manifest is None:
         raise ApiError(409, f"the job is {job.state}; a video exists once it succeeded", "id")
-    if job.share_url:
-        return RedirectResponse(job.share_url, 307)
+    if storage.is_remote(job.output):
+        return _signed_redirect(job.output, settings)
     video = Path(job.manifest["video"])
     if not video.is_file():
         raise ApiError(404, f"the video of job {job.id} is no longer on disk", "id", job.id)
@@ -120,13 +121,46 @@ def get_video(job: FoundJob) -> Response:
 @router.get(
     "/v1/renders/{job_id}/notebook",
     response_class=FileResponse,
-    responses={200: {"content": {"application/x-ipynb+json": {}}}},
+    responses={
+        200: {"content": {"application/x-ipynb+json": {}}},
+        307: {"description": "in a bucket"},
+    },
 )
-def get_notebook(job: FoundJob) -> Response:
+def get_notebook(job: FoundJob, settings: SettingsDep) -> Response:
     """The executed template notebook: the record of the run, also of a failed one."""
+    if storage.is_remote(job.output):
+        if job.state not in (State.succeeded, State.failed):
+            raise ApiError(404, f"job {job.id} has no executed notebook (yet)", "id", job.id)
+        return _signed_redirect(storage.sibling_url(job.output, NOTEBOOK), settings)
     notebook = (job.manifest or {}).get("notebook")
     if notebook is None and "://" not in job.output:
         notebook = str(Bundle(Path(job.output)).notebook)
     if not notebook or not Path(notebook).is_file():
         raise ApiError(404, f"job {job.id} has no executed notebook (yet)", "id", job.id)
     return FileResponse(notebook, media_type="application/x-ipynb+json", filename=f"{job.id}.ipynb")
+
+
+@router.get(
+    "/v1/renders/{job_id}/log",
+    response_class=FileResponse,
+    responses={200: {"content": {"text/plain": {}}}, 307: {"description": "in a bucket"}},
+)
+def get_log(job: FoundJob, settings: SettingsDep) -> Response:
+    """The job's own log lines, from whichever worker ran it (once it ended, for a bucket)."""
+    if storage.is_remote(job.output):
+        if job.state not in FINAL:
+            raise ApiError(404, f"the log of job {job.id} is uploaded when it ends", "id", job.id)
+        return _signed_redirect(storage.sibling_url(job.output, LOG), settings)
+    log = Bundle(Path(job.output)).log
+    if not log.is_file():
+        raise ApiError(404, f"job {job.id} has no log (yet)", "id", job.id)
+    return FileResponse(log, media_type="text/plain", filename=f"{job.id}.log")
+
+
+def _signed_redirect(url: str, settings: SettingsDep) -> Response:
+    """307 to a link signed now: the API needs no copy of the file, nor any disk of it."""
+    try:
+        link = storage.signed_link(url, settings.link_expiry)
+    except Exception as error:
+        raise ApiError(502, f"a link to {url} could not be signed ({error})", "id") from error
+    return RedirectResponse(link, 307)
