@@ -184,8 +184,11 @@ def test_the_batch_bar_counts_rows_and_shows_each_rows_frames(rendered):
     bars = [segment for segment in result.screen if segment.startswith("batch ")]
     assert re.match(r"batch 100%\|[^|]*\| 3\.0/3 rows", bars[-1])
     for row in (1, 2):
+        # Counted against the row's own video; tqdm draws at most every 0.1 s, so the last
+        # count before the row leaves the bar may be any of them, not always the final one.
         frames = probe(folder / "out" / f"{row}.mp4").frames
-        assert any(f"row {row}: encode {frames}/{frames}" in bar for bar in bars)
+        counts = [re.search(rf"row {row}: encode \d+/{frames}\b", bar) for bar in bars]
+        assert any(counts), bars
     assert any("row 3: " in bar for bar in bars), "the failing row showed its stage too"
 
 
