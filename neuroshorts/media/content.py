@@ -11,7 +11,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import av
-import nbformat
 from PIL import Image, ImageFont
 
 from neuroshorts.errors import ContentError
@@ -63,6 +62,10 @@ def check(path: Path, suffix: str) -> None:
         elif kind == "font":
             ImageFont.truetype(str(path), 12)
         elif kind == "notebook":
+            # Imported here: nbformat brings jsonschema (a second or more to import), and
+            # every template kernel imports this module but only template lookups need it.
+            import nbformat
+
             nbformat.validate(nbformat.read(path, as_version=4))
     except ContentError:
         raise

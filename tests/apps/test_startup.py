@@ -1,14 +1,17 @@
-"""The `neuroshorts` command starts without loading what it never uses."""
+"""The `neuroshorts` command and the template kernels start without loading what they never
+use."""
 
 import subprocess
 import sys
 from importlib.metadata import entry_points
 
+from neuroshorts.templates.prestart import PRELOAD
+
 
 def imported_modules(*arguments: str) -> set[str]:
-    """Modules a `python -m neuroshorts ARGUMENTS` run imported, from `-X importtime`."""
+    """Modules a `python ARGUMENTS` run imported, from `-X importtime`."""
     result = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "neuroshorts", *arguments],
+        [sys.executable, "-X", "importtime", *arguments],
         capture_output=True,
         text=True,
         timeout=120,
@@ -19,7 +22,7 @@ def imported_modules(*arguments: str) -> set[str]:
 
 
 def test_the_command_skips_the_iri_grammar_that_jsonschema_would_build():
-    modules = imported_modules("templates")
+    modules = imported_modules("-m", "neuroshorts", "templates")
     assert "nbformat" in modules and "jsonschema" in modules
     assert "rfc3987_syntax.syntax_helpers" not in modules
 
@@ -27,3 +30,11 @@ def test_the_command_skips_the_iri_grammar_that_jsonschema_would_build():
 def test_the_installed_command_goes_through_the_start_up_module():
     (script,) = [e for e in entry_points(group="console_scripts") if e.name == "neuroshorts"]
     assert script.value == "neuroshorts.__main__:run"
+
+
+def test_a_kernel_imports_the_engine_without_nbformat_and_jsonschema():
+    """Every render's kernel runs PRELOAD before its first cell: jsonschema alone (with the
+    IRI grammar a kernel cannot skip) cost 1-2 s of each kernel's start."""
+    modules = imported_modules("-c", f"import ipykernel.kernelapp; {PRELOAD}")
+    assert "neuroshorts.media.content" in modules and "neuroshorts.output.encode" in modules
+    assert not {"nbformat", "jsonschema", "papermill"} & modules
