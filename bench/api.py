@@ -4,7 +4,9 @@ target   for `--seconds` (60), submits of a render at a steady `--rate` (5 a sec
          times what two workers drain) by 10 keep-alive clients, `/healthz` called once a
          second by 5 more, and one `POST /v1/batches` of `--batch` (500) rows sent a third
          of the way in; two workers render throughout. Then the queue is drained and every
-         job checked: succeeded, in one attempt, with one MP4, and no other MP4 on disk.
+         job checked: succeeded, with one MP4, no other MP4 on disk, and no message run
+         twice. Jobs that needed a second attempt (a kernel that did not start is requeued)
+         are counted and printed: "eventually succeeds exactly once" allows them.
          Target: 0 errors, submit p99 <= 100 ms, /healthz p99 <= 50 ms, every job
          succeeded exactly once. Baseline: the /healthz latency of the same run, the API
          with nothing behind it.
@@ -296,7 +298,7 @@ def drain(running: Service, ids: list[str], deadline: float) -> tuple[float, lis
     if len(set(ids)) != len(ids):
         problems.append(f"{len(ids) - len(set(ids))} ids given twice")
     for job in jobs.values():
-        if job["state"] != "succeeded" or job["attempt"] != 1:
+        if job["state"] != "succeeded":
             problems.append(
                 f"job {job['id']}: {job['state']} after {job['attempt']} attempts"
                 + (f": {job['error']}" if job.get("error") else "")
@@ -315,7 +317,8 @@ def drain(running: Service, ids: list[str], deadline: float) -> tuple[float, lis
     )
     if skipped:
         problems.append(f"{skipped} messages delivered for a job already claimed or done")
-    return took, problems
+    retried = sum(job["attempt"] > 1 for job in jobs.values())
+    return took, problems, retried
 
 
 def fifty(running: Service, seconds: float) -> Calls:
@@ -388,14 +391,18 @@ def main() -> int:
         errors = submits.errors + probes.errors + batch.errors
         report_load(args, load, submits, probes, batch, batch_seconds, errors)
         print(f"draining the queue ({len(ids)} jobs accepted)", flush=True)
-        drained, problems = drain(running, ids, deadline=max(900.0, 10.0 * len(ids)))
+        drained, problems, retried = drain(running, ids, deadline=max(900.0, 10.0 * len(ids)))
         info = fifty(running, args.fifty) if args.fifty else None
     print(f"load average at the end: {os.getloadavg()[0]:.2f}")
     print(
         f"drain  : {len(ids)} jobs final {drained:.0f} s after the load phase "
         f"({60 * len(ids) / (args.seconds + drained):.1f} jobs/min overall)"
     )
-    print("jobs   : " + ("every one succeeded exactly once" if not problems else "BROKEN"))
+    print(
+        "jobs   : "
+        + ("every one succeeded exactly once" if not problems else "BROKEN")
+        + f" ({retried} needed more than one attempt)"
+    )
     for problem in problems[:20]:
         print(f"  - {problem}")
     if info is not None:
