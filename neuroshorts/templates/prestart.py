@@ -25,7 +25,7 @@ import tempfile
 import threading
 import time
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -72,22 +72,27 @@ class Kernel:
     def alive(self) -> bool:
         return processes.pid_alive(self.pid)
 
+    def kill_group(self) -> None:
+        """SIGKILL the kernel's process group (its ffmpeg too)."""
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.pid, signal.SIGKILL)
+
     def kill(self) -> None:
         """SIGKILL the kernel's process group and release its ports and files."""
         from jupyter_core.utils import run_sync
 
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.pid, signal.SIGKILL)
+        self.kill_group()
         with contextlib.suppress(Exception):  # reaps the process, frees its ports and files
             run_sync(self.manager.shutdown_kernel)(now=True)
         self.progress_file.unlink(missing_ok=True)
 
 
-def start(background: bool = False) -> Kernel:
+def start(background: bool = False, launched: Future[Kernel] | None = None) -> Kernel:
     """Start a kernel and import the engine in it (blocking; seconds, not milliseconds).
 
     With `background`, the kernel (and the ffmpeg it will start) runs as background CPU
-    work from its first instruction (see priority.py).
+    work from its first instruction (see priority.py). `launched` is given the kernel as
+    soon as its process exists, before the imports: whoever must stop it need not wait.
     """
     from jupyter_client.manager import AsyncKernelManager
     from jupyter_core.utils import run_sync
@@ -105,6 +110,8 @@ def start(background: bool = False) -> Kernel:
         )
         if background:
             priority.make_background(kernel.pid)
+        if launched is not None:
+            launched.set_result(kernel)
         run_sync(_preload)(manager)
     except BaseException:
         if manager.has_kernel:
@@ -155,20 +162,24 @@ class Pending:
 
     future: Future[Kernel]
     background: bool
+    #: The kernel once its process exists, before it has imported the engine.
+    launched: Future[Kernel] = field(default_factory=Future)
 
     @classmethod
     def start(cls, background: bool) -> Pending:
         """`start(background)` in a thread of its own."""
-        future: Future[Kernel] = Future()
+        pending = cls(Future(), background)
 
         def run() -> None:
             try:
-                future.set_result(start(background))
+                pending.future.set_result(start(background, pending.launched))
             except BaseException as error:  # handed to whoever waits for the kernel
-                future.set_exception(error)
+                pending.future.set_exception(error)
+                if not pending.launched.done():
+                    pending.launched.set_exception(error)
 
         threading.Thread(target=run, name="kernel-start", daemon=True).start()
-        return cls(future, background)
+        return pending
 
     def ready(self) -> Kernel:
         """The kernel once started, alive: a kernel that died while it waited (killed,
@@ -233,16 +244,23 @@ def take(background: bool = False, *, prepare_next: bool = False) -> Pending:
 
 
 def discard_spare() -> None:
-    """Kill the kernel kept for a next run: the process is stopping. One still starting
-    is waited for, then killed: left alone, it could outlive this process."""
+    """Kill the kernel kept for a next run: the process is stopping. One still importing
+    the engine is killed at once, not waited for (an idle-priority kernel on a busy
+    machine can take minutes, and a worker's stop would wait as long); its start then
+    fails and cleans up after itself, which is waited for."""
     global _spare
     with _lock:
         spare, _spare = _spare, None
     if spare is None:
         return
     try:
-        kernel = spare.future.result(timeout=STARTUP_TIMEOUT)
+        launched = spare.launched.result(timeout=STARTUP_TIMEOUT)
     except Exception:  # it failed to start, and cleaned up after itself
+        return
+    launched.kill_group()
+    try:
+        kernel = spare.future.result(timeout=STARTUP_TIMEOUT)
+    except Exception:  # killed mid-start: the start cleaned up after itself
         return
     kernel.kill()
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 
-def group_members(pgid: int) -> list[tuple[int, str]]:
-    """Processes whose process group is `pgid` (what `ps -o pid,pgid,args` shows)."""
-    members = []
+def processes() -> Iterator[tuple[int, list[str], str]]:
+    """Every live process: pid, the /proc stat fields after its name (state, ppid, pgid,
+    ...), and its command line."""
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -17,9 +18,22 @@ def group_members(pgid: int) -> list[tuple[int, str]]:
         except OSError:
             continue
         fields = stat.rsplit(")", 1)[1].split()
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            members.append((int(entry.name), command))
-    return members
+        if fields[0] != "Z":
+            yield int(entry.name), fields, command
+
+
+def group_members(pgid: int) -> list[tuple[int, str]]:
+    """Processes whose process group is `pgid` (what `ps -o pid,pgid,args` shows)."""
+    return [(pid, command) for pid, fields, command in processes() if int(fields[2]) == pgid]
+
+
+def children(parent: int, running: str) -> list[int]:
+    """Children of `parent` whose command line contains `running`."""
+    return [
+        pid
+        for pid, fields, command in processes()
+        if int(fields[1]) == parent and running in command
+    ]
 
 
 def parent_of(pid: int) -> int:

@@ -1,5 +1,6 @@
 """Kernels started before the run: each run still gets a fresh one, a dead one is replaced,
-and a cancelled run on a pre-started kernel leaves no process behind.
+a cancelled run on a pre-started kernel leaves no process behind, and a stopping process
+does not wait for a kernel still starting.
 
 Real kernels and real renders of a tiny template written here: it shows the kernel's pid
 and whatever an earlier run could have left in the kernel (a variable, a module's state).
@@ -19,11 +20,12 @@ import nbformat
 import pytest
 
 from neuroshorts import templates
-from neuroshorts.errors import RunCancelled
+from neuroshorts.errors import KernelError, RunCancelled
 from neuroshorts.templates import prestart
 from neuroshorts.templates.kernel import Progress
 from neuroshorts.templates.processes import group_alive, pid_alive
 from support.media import probe
+from support.process_groups import children
 
 pytestmark = pytest.mark.render
 
@@ -163,3 +165,17 @@ def test_a_time_limit_while_waiting_for_a_kernel_is_raised_not_taken_for_a_faile
     while pid_alive(kernel.pid) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not pid_alive(kernel.pid), "the kernel nobody waits for any more is killed"
+
+
+def test_a_stopping_process_kills_a_spare_kernel_still_importing_the_engine(monkeypatch):
+    """A worker's stop must not wait for an idle-priority kernel that a busy machine is
+    still starting: it is killed mid-import, and its start cleans up after itself."""
+    monkeypatch.setattr(prestart, "PRELOAD", "import time; time.sleep(60)")
+    future = prestart.prepare()
+    deadline = time.monotonic() + prestart.STARTUP_TIMEOUT
+    while not (pids := children(os.getpid(), "ipykernel")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert pids, "the kernel's process was started"
+    prestart.discard_spare()
+    assert isinstance(future.exception(timeout=0), KernelError), "killed, not waited for"
+    assert not any(group_alive(pid) for pid in pids)
