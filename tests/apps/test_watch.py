@@ -50,7 +50,9 @@ def watched(tmp_path_factory):
     write_job(folder, "half.json", '{"template": "explainer", "param')
     write_job(folder, ".hidden.json", good)
     write_job(folder, "upload.json.tmp", good)
-    return folder, good, run_cli("watch", str(folder), "--once")
+    # half.json is "still being written" until it has not changed for --settle seconds:
+    # an hour, so that a slow start of the command cannot make it look abandoned.
+    return folder, good, run_cli("watch", str(folder), "--once", "--settle", "3600")
 
 
 def test_a_good_job_is_rendered_and_filed_in_done_with_its_manifest(watched):

@@ -26,14 +26,17 @@ def test_a_kernel_that_does_not_start_requeues_the_job_and_the_next_attempt_rend
     job, _ = store.create(NewJob("blip", {"color": "#204060"}, output))
     prestart.discard_spare()
     try:
-        # jupyter_client's own timeout, as when other work starves the kernel's start.
-        monkeypatch.setattr(prestart, "STARTUP_TIMEOUT", 0.001)
+        # A kernel that does not finish starting in time, as when other work starves it.
+        engine, timeout = prestart.PRELOAD, prestart.STARTUP_TIMEOUT
+        monkeypatch.setattr(prestart, "PRELOAD", "import time; time.sleep(60)")
+        monkeypatch.setattr(prestart, "STARTUP_TIMEOUT", 2.0)
         assert execute.run_job(job.id, settings) == "superseded"
         requeued = store.get(job.id)
         assert (requeued.state, requeued.stage, requeued.attempt) == (State.queued, "requeued", 1)
         assert requeued.error is None
 
-        monkeypatch.setattr(prestart, "STARTUP_TIMEOUT", 120.0)
+        monkeypatch.setattr(prestart, "PRELOAD", engine)
+        monkeypatch.setattr(prestart, "STARTUP_TIMEOUT", timeout)
         prestart.discard_spare()  # the one prepared while the first attempt failed
         assert execute.run_job(job.id, settings) == State.succeeded
     finally:
