@@ -81,6 +81,14 @@ def no_spare_left():
     prestart.discard_spare()
 
 
+def dead(pid: int, within: float = 30.0) -> bool:
+    """Whether `pid` is dead, or dies within `within` seconds."""
+    deadline = time.monotonic() + within
+    while pid_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return not pid_alive(pid)
+
+
 def witness(manifest) -> dict:
     """What the run's witness cell showed: its kernel's pid and what it found left over."""
     cells = json.loads(Path(manifest.notebook).read_text())["cells"]
@@ -112,9 +120,7 @@ def test_each_run_gets_a_fresh_kernel_started_before_it(template, tmp_path):
 def test_a_kernel_killed_while_it_waits_is_replaced(template, tmp_path):
     idle = prestart.prepare().result()
     os.kill(idle.pid, signal.SIGKILL)
-    deadline = time.monotonic() + 30
-    while pid_alive(idle.pid) and time.monotonic() < deadline:  # a kernel takes a while to die
-        time.sleep(0.01)
+    assert dead(idle.pid)  # SIGKILL is not instant: the kernel is a dead one, not a dying one
     manifest = templates.run(template, {}, tmp_path / "x.mp4", progress=False)
     assert witness(manifest)["pid"] not in (idle.pid, None)
     assert probe(manifest.video).frames > 0
@@ -164,10 +170,7 @@ def test_a_time_limit_while_waiting_for_a_kernel_is_raised_not_taken_for_a_faile
         signal.signal(signal.SIGALRM, previous)
         pending.discard()
     kernel = pending.future.result(timeout=prestart.STARTUP_TIMEOUT)
-    deadline = time.monotonic() + 30
-    while pid_alive(kernel.pid) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not pid_alive(kernel.pid), "the kernel nobody waits for any more is killed"
+    assert dead(kernel.pid), "the kernel nobody waits for any more is killed"
 
 
 def test_a_stopping_process_kills_a_spare_kernel_still_importing_the_engine(monkeypatch):
