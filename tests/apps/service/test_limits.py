@@ -63,6 +63,10 @@ def render(parameters: dict, **extra) -> dict:
     }
 
 
+def batch(rows: list[dict]) -> dict:
+    return {"method": "POST", "url": "/v1/batches", "json": {"template": "explainer", "rows": rows}}
+
+
 def test_a_script_over_the_length_limit_is_refused(api):
     script = "a" * 501
     refused(
@@ -121,22 +125,12 @@ def test_a_body_over_the_size_limit_gets_413_declared_or_streamed(api):
 
 def test_a_batch_over_the_row_limit_is_refused(api):
     rows = [SHORT] * 4
-    request = {
-        "method": "POST",
-        "url": "/v1/batches",
-        "json": {"template": "explainer", "rows": rows},
-    }
-    refused(api, 422, "rows", "4 rows; at most 3", **request)
+    refused(api, 422, "rows", "4 rows; at most 3", **batch(rows))
 
 
 def test_a_batch_row_past_a_limit_is_refused_naming_the_row(api):
     rows = [SHORT, {"script": "b" * 600}]
-    request = {
-        "method": "POST",
-        "url": "/v1/batches",
-        "json": {"template": "explainer", "rows": rows},
-    }
-    refused(api, 422, "rows[1].script", "at most 500", **request)
+    refused(api, 422, "rows[1].script", "at most 500", **batch(rows))
 
 
 def test_a_request_within_every_limit_is_accepted(api):
