@@ -33,7 +33,7 @@ from pathlib import Path
 
 import httpx
 import nbformat
-from api import service, submit, wait_jobs
+from api import service, wait
 from render import SCRIPT, TITLE, encoder_alone, raw_frames
 
 from neuroshorts import templates
@@ -59,6 +59,24 @@ def template_short(parameters: dict) -> Iterator[Short]:
             yield namespace["short"]
             return
     raise SystemExit("the explainer template made no `short`")
+
+
+def submit(http: httpx.Client, parameters: dict) -> str:
+    response = http.post("/v1/renders", json={"template": "explainer", "parameters": parameters})
+    response.raise_for_status()
+    return response.json()["id"]
+
+
+def wait_jobs(http: httpx.Client, ids: list[str]) -> None:
+    """Until every job has succeeded; any failure ends the benchmark."""
+
+    def done() -> bool:
+        states = [http.get(f"/v1/renders/{job}").json()["state"] for job in ids]
+        if {"failed", "cancelled"} & set(states):
+            raise SystemExit("a benchmark render did not succeed; see the worker logs")
+        return all(state == "succeeded" for state in states)
+
+    wait(done, "the renders", deadline=1800)
 
 
 def service_rate(running, jobs: int) -> tuple[float, list[dict[str, float]]]:
@@ -88,7 +106,7 @@ def main() -> None:
         x264 = args.jobs / (sum(encodes) / 60)
         print(f"x264   : {x264:5.2f} shorts/min ({statistics_line(encodes)})", flush=True)
         raw.unlink()
-        with service("embedded") as running:
+        with service("embedded", postgres=False) as running:
             running.add_worker()
             with httpx.Client(base_url=running.url, timeout=60) as http:
                 wait_jobs(http, [submit(http, PARAMETERS)])  # narration into the cache
