@@ -1,6 +1,6 @@
 """Terminal progress bars for `render` and `batch` that follow the render itself.
 
-A render reports its progress from the kernel (`kernel.Progress`): the template's
+A render reports its progress from the kernel (`progress.Progress`): the template's
 section running (narration, captions, ...), then each frame encoded, then `publish`.
 A render's bar names the stage and, from the first frame on, counts frames out of the
 total with tqdm's rate and ETA, so it reaches 100% with the last frame. A batch's bar
@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from tqdm import tqdm
 from tqdm.contrib import DummyTqdmFile
 
-from neuroshorts.templates.kernel import Progress
+from neuroshorts.output.progress import Progress
 
 _RENDER_FORMAT = (
     "{desc} {percentage:3.0f}%|{bar}| frame {n_fmt}/{total_fmt} [{elapsed}<{remaining}]"

@@ -34,8 +34,8 @@ from typing import Any
 from neuroshorts import templates
 from neuroshorts.errors import BatchError, ParameterError, RunCancelled, TemplateRunError
 from neuroshorts.output.bundle import VIDEO, is_video_name
+from neuroshorts.output.progress import Progress
 from neuroshorts.templates import prestart
-from neuroshorts.templates.kernel import Progress
 
 log = logging.getLogger(__name__)
 
@@ -429,7 +429,8 @@ _unstarted: Any = None
 
 
 def _worker_setup(queue: Any, level: int, stop: Any, reports: Any, unstarted: Any) -> None:
-    """Log through the parent, leave Ctrl-C to it, and start the first row's kernel.
+    """Log through the parent, leave Ctrl-C to it, and get the first row ready: its kernel
+    started, papermill imported.
 
     A worker that took SIGINT itself would die between rows and break the pool; the
     parent instead sets `stop`, which cancels running renders (their kernels and ffmpeg
@@ -443,3 +444,4 @@ def _worker_setup(queue: Any, level: int, stop: Any, reports: Any, unstarted: An
     logger.setLevel(level)
     logger.propagate = False
     prestart.prepare()
+    templates.load_runner()

@@ -1,4 +1,5 @@
-"""Encode progress across the kernel boundary: a tiny file the compositor keeps current.
+"""A run's progress: where it is (`Progress`), and the encode's frames across the kernel
+boundary, through a tiny file the compositor keeps current.
 
 A template renders inside a Jupyter kernel, a separate process, so whoever runs the
 template (a queue worker reporting a job's progress) cannot see the frame counter. When
@@ -9,6 +10,7 @@ it a few times a second; the runner reads it. Without the variable nothing is wr
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from neuroshorts.output.files import write_text_atomic
@@ -16,6 +18,17 @@ from neuroshorts.settings import settings
 
 #: The environment variable naming the file; the runner sets it for the kernel.
 ENV = "NEUROSHORTS_PROGRESS_FILE"
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a run is: the notebook section running (or `encode`, then `publish`), how far,
+    which kernel, and during the encode the frames done out of the total."""
+
+    stage: str
+    fraction: float
+    kernel_pid: int | None = None
+    frames: tuple[int, int] | None = None
 
 
 class FrameCounter:

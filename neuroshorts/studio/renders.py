@@ -25,7 +25,7 @@ from neuroshorts import templates
 from neuroshorts.errors import ParameterError
 from neuroshorts.output.bundle import VIDEO
 from neuroshorts.output.manifest import Manifest
-from neuroshorts.templates.kernel import Progress
+from neuroshorts.output.progress import Progress
 
 log = logging.getLogger(__name__)
 

@@ -32,7 +32,6 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
-import papermill
 from nbclient.exceptions import DeadKernelError
 
 from neuroshorts.errors import (
@@ -46,9 +45,9 @@ from neuroshorts.media import assets, storage
 from neuroshorts.output.bundle import NOTEBOOK, VIDEO, Bundle, is_video_name
 from neuroshorts.output.files import write_text_atomic
 from neuroshorts.output.manifest import Manifest
+from neuroshorts.output.progress import Progress
 from neuroshorts.settings import settings
 from neuroshorts.templates import prestart
-from neuroshorts.templates.kernel import Progress, Supervision
 
 log = logging.getLogger(__name__)
 
@@ -399,6 +398,19 @@ def _keep_notebook(notebook: Path, destination: str) -> None:
             log.warning("the executed notebook stays unpublished: %s", error)
 
 
+def load_runner() -> None:
+    """Import papermill and the kernel supervision that `run` needs, ahead of a first run.
+
+    papermill, with the filesystems it loads (gcsfs, boto3, aiohttp), costs about a second
+    of a process's start. Only `run` uses it, so listing templates, checking parameters,
+    the API and the other commands start without it; a worker calls this at its start so
+    that its first job does not wait for the import.
+    """
+    import papermill  # noqa: F401
+
+    from neuroshorts.templates import kernel  # noqa: F401
+
+
 def run(
     template: str | Path,
     values: Mapping[str, Any],
@@ -432,6 +444,10 @@ def run(
     version of the template ran.
     """
     since = time.perf_counter() if since is None else since
+    import papermill  # see `load_runner`
+
+    from neuroshorts.templates.kernel import Supervision
+
     path = find(template)
     destination = str(output)
     output = storage.render_path(destination)

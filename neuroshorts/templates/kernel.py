@@ -20,7 +20,6 @@ import signal
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -42,17 +41,6 @@ log = logging.getLogger(__name__)
 #: How a run's fraction is shared out: kernel start, then the cells, then the frames.
 _KERNEL, _CELLS, _FRAMES = 0.05, 0.35, 0.55
 _POLL = 0.2
-
-
-@dataclass(frozen=True)
-class Progress:
-    """Where a run is: the notebook section running (or `encode`, then `publish`), how far,
-    which kernel, and during the encode the frames done out of the total."""
-
-    stage: str
-    fraction: float
-    kernel_pid: int | None = None
-    frames: tuple[int, int] | None = None
 
 
 def sections(notebook: Path) -> tuple[dict[str, str], int]:
@@ -90,7 +78,7 @@ class Supervision:
     def __init__(
         self,
         notebook: Path,
-        on_progress: Callable[[Progress], None] | None = None,
+        on_progress: Callable[[progress.Progress], None] | None = None,
         cancel: threading.Event | None = None,
         *,
         output_dir: Path | None = None,
@@ -194,7 +182,9 @@ class Supervision:
                 return
             self._stage, self._fraction = stage, fraction
             if self.on_progress is not None:
-                self.on_progress(Progress(stage, round(fraction, 4), self.kernel_pid, frames))
+                self.on_progress(
+                    progress.Progress(stage, round(fraction, 4), self.kernel_pid, frames)
+                )
 
     def _kernel_started(self, pid: int) -> None:
         self.kernel_pid = pid

@@ -27,6 +27,14 @@ def test_the_command_skips_the_iri_grammar_that_jsonschema_would_build():
     assert "rfc3987_syntax.syntax_helpers" not in modules
 
 
+def test_commands_that_run_no_notebook_start_without_papermill():
+    """papermill loads every fsspec filesystem installed (gcsfs, boto3, aiohttp): about a
+    second of each start that only a render needs."""
+    modules = imported_modules("-m", "neuroshorts", "templates")
+    assert "neuroshorts.templates.presets" in modules, "the command ran"
+    assert not {name for name in modules if name.split(".")[0] in {"papermill", "gcsfs"}}
+
+
 def test_the_installed_command_goes_through_the_start_up_module():
     (script,) = [e for e in entry_points(group="console_scripts") if e.name == "neuroshorts"]
     assert script.value == "neuroshorts.__main__:run"

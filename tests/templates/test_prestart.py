@@ -21,8 +21,8 @@ import pytest
 
 from neuroshorts import templates
 from neuroshorts.errors import KernelError, RunCancelled
+from neuroshorts.output.progress import Progress
 from neuroshorts.templates import prestart
-from neuroshorts.templates.kernel import Progress
 from neuroshorts.templates.processes import group_alive, pid_alive
 from support.media import probe
 from support.process_groups import children

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from neuroshorts.output.progress import Progress
 from neuroshorts.templates import priority, run
-from neuroshorts.templates.kernel import Progress
 from support.process_groups import group_members
 
 pytestmark = [pytest.mark.skipif(sys.platform != "linux", reason="reads /proc"), pytest.mark.render]

@@ -37,8 +37,8 @@ from neuroshorts.errors import (
 )
 from neuroshorts.media import storage
 from neuroshorts.output.bundle import LOG, Bundle
+from neuroshorts.output.progress import Progress
 from neuroshorts.settings import Settings
-from neuroshorts.templates.kernel import Progress
 from neuroshorts.templates.processes import pid_alive
 
 log = logging.getLogger(__name__)
