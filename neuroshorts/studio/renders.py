@@ -96,17 +96,18 @@ class Renders(widgets.VBox):
             return None
         finally:
             self.button.disabled = False
-        self.bar.value, self.bar.bar_style = 1.0, "success"
         seconds = time.perf_counter() - started
-        self.status.value = (
-            f"{quality} 100%: {manifest.width}x{manifest.height}, "
-            f"{manifest.duration:.1f} s, rendered in {seconds:.0f} s"
-        )
         self.video.format = "mp4"
         self.video.value = output.read_bytes()
         self.video.layout.display = None
         self.done.append(manifest)
         self.listing.value = self._listing()
+        # 100% last: whoever sees it finds the video and its row already in place.
+        self.bar.value, self.bar.bar_style = 1.0, "success"
+        self.status.value = (
+            f"{quality} 100%: {manifest.width}x{manifest.height}, "
+            f"{manifest.duration:.1f} s, rendered in {seconds:.0f} s"
+        )
         log.info("studio render: %s", output)
         return manifest
 
