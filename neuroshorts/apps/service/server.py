@@ -16,6 +16,7 @@ import sys
 import uvicorn
 from celery import platforms
 
+from neuroshorts import templates
 from neuroshorts.media import storage
 from neuroshorts.settings import Settings
 from neuroshorts.templates.processes import pid_alive
@@ -79,6 +80,8 @@ def run_worker(settings: Settings) -> None:
     # Renders a killed worker left half-done on this disk (a remote output's work folder).
     storage.discard_stale_work(pid_alive)
     app = worker_app(settings)
+    # Once, before Celery forks its pool: every pool process starts with papermill loaded.
+    templates.load_runner()
     log.info("worker on %s, queue %s", _redacted(settings.broker_url), settings.queue)
     app.worker_main(worker_argv(settings))
 

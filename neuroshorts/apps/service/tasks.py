@@ -7,7 +7,6 @@ from typing import Any
 from celery import Celery
 from celery.signals import worker_process_init, worker_process_shutdown
 
-from neuroshorts import templates
 from neuroshorts.apps.service import execute, queue, references
 from neuroshorts.settings import Settings
 from neuroshorts.templates import prestart
@@ -18,8 +17,7 @@ def worker_app(settings: Settings) -> Celery:
 
     The worker (and every kernel it starts) fetches media under the service's scheme
     policy from here on: a request cannot make it read its own files. Each worker
-    process keeps the next job's kernel started (`prestart`), from its start on, and has
-    papermill imported before its first job.
+    process keeps the next job's kernel started (`prestart`), from its start on.
     """
     app = queue.make_celery(settings)
     references.apply_to_process(settings)
@@ -31,7 +29,6 @@ def worker_app(settings: Settings) -> Celery:
 
     def prepare_kernel(**_: Any) -> None:
         prestart.prepare(background)
-        templates.load_runner()
 
     def discard_kernel(**_: Any) -> None:
         prestart.discard_spare()
