@@ -22,7 +22,7 @@ from neuroshorts.audio.mixing import stems
 from neuroshorts.audio.music import build_bed, ducking_gain, load_track
 from neuroshorts.output.encode import render
 from neuroshorts.scene import Canvas, Short, Span
-from neuroshorts.visuals import VideoBackground
+from neuroshorts.visuals import VideoBackground, background_sound
 from support.media import write_circle_video, write_tone
 
 SCRIPT = "Octopuses have three hearts. Two pump blood through the gills."
@@ -242,3 +242,23 @@ def test_a_clip_without_sound_names_the_field(narration: Narration, tmp_path: Pa
     silent = VideoBackground(write_circle_video(tmp_path / "mute.mp4", 64, 112, 20, 10))
     with pytest.raises(ValueError, match=r"sounds: .*mute\.mp4' has no audio track"):
         stems(narration, clip_sounds=[silent.sound()])
+
+
+def test_a_narration_at_the_mix_rate_is_taken_sample_for_sample(tmp_path: Path) -> None:
+    samples = (0.3 * np.sin(np.arange(48_000) * 2 * np.pi * 440 / 48_000)).astype(np.float32)
+    wav = write_wav(tmp_path / "48k.wav", samples, 48_000)
+    parts = stems(Narration(wav, 1.0, (), 48_000), music="none")
+    assert np.array_equal(parts.speech[:48_000, 0], read_wav(wav)[0])
+    assert np.array_equal(parts.speech[:48_000, 1], read_wav(wav)[0])
+
+
+def test_a_video_backgrounds_sound_is_the_clips_own_and_other_backgrounds_are_refused(
+    narration: Narration, tmp_path: Path
+) -> None:
+    clip = clip_with_click(tmp_path)
+    parts = stems(narration, clip_sounds=[background_sound(str(clip), level_db=-6.0)])
+    click = round(0.5 * 48_000)  # the clip's click, on time (AAC smears it by a few ms)
+    peak = np.abs(parts.music[click - 480 : click + 960]).max()
+    assert peak > 0 and np.abs(parts.music[: click - 480]).max() < 0.01 * peak
+    with pytest.raises(ValueError, match=r"background_sound: .*'solid:#000000' is not a video"):
+        background_sound("solid:#000000")

@@ -24,6 +24,7 @@ from neuroshorts.errors import AssetError, AssetNotFoundError, Refused, Template
 from neuroshorts.media.assets import resolve
 from neuroshorts.media.cache import Cache
 from neuroshorts.media.policy import Policy
+from neuroshorts.output.timing import Stages
 from neuroshorts.scene import Canvas, Span
 from support.loopback import LoopbackServer, Reply, use_s3
 from support.media import write_circle_video, write_tone
@@ -71,9 +72,15 @@ def test_a_url_is_downloaded_once_and_then_served_from_the_cache(server, home, l
     server.routes["/once/photo.jpg"] = Reply(body)
     url = server.url("/once/photo.jpg")
 
-    first = resolve(url, field="background")
-    second = resolve(url, field="background")
+    stages = Stages()
+    with stages("assets"):
+        first = resolve(url, field="background")
+    fetched = dict(stages.seconds)
+    with stages("assets"):
+        second = resolve(url, field="background")
 
+    assert {"assets", "assets.fetch"} <= set(fetched), "the download is timed inside its stage"
+    assert stages.seconds["assets.fetch"] == fetched["assets.fetch"], "not fetched again"
     assert first == second and first.name == "photo.jpg", "the name and suffix are kept"
     assert first.read_bytes() == body
     assert first.is_relative_to(home / "cache" / "assets")

@@ -138,3 +138,24 @@ def test_two_processes_pruning_at_once_lose_nothing_in_use(server, env):
 
     subprocess.run([NEUROSHORTS, "cache", "clear"], env=env, check=True, capture_output=True)
     assert list(assets.iterdir()) == [], "once its process has ended, an entry can go"
+
+
+def test_a_dead_processes_leftovers_are_swept_and_a_second_copy_of_an_entry_yields(tmp_path):
+    from neuroshorts.media.cache import Cache
+
+    cache = Cache(tmp_path, max_bytes=10**9)
+    dead = tmp_path / ".partial" / "left-by-a-dead-process"
+    dead.mkdir()
+    (dead / "half.jpg").write_bytes(b"half")
+    os.utime(dead, (0, 0))  # untouched since 1970: its process is long gone
+    live = tmp_path / ".partial" / "being-built-now"
+    live.mkdir()
+    with cache.building() as first:
+        (first / "photo.jpg").write_bytes(b"first")
+        kept = cache.commit("assets", "ab12", first)
+    with cache.building() as second:  # another process fetched the same asset meanwhile
+        (second / "photo.jpg").write_bytes(b"second")
+        assert cache.commit("assets", "ab12", second) == kept
+    assert (kept / "photo.jpg").read_bytes() == b"first", "the copy in place stays"
+    cache.evict()
+    assert not dead.exists() and live.exists()

@@ -8,6 +8,7 @@ from PIL import Image
 
 from neuroshorts import captions, visuals
 from neuroshorts.errors import RenderError
+from neuroshorts.output import progress
 from neuroshorts.output.encode import QUALITIES, encode, get_quality, render, thumbnail_time
 from neuroshorts.scene import AudioTrack, Canvas, Layer, Short, Span
 from support.media import decoded_audio, decoded_frames, probe, tone_short
@@ -37,6 +38,18 @@ def test_draft_render_is_h264_aac_at_half_size_and_exact_length(short, tmp_path)
     assert info.duration == pytest.approx(2.5, abs=1 / 30)
     assert (info.audio_codec, info.audio_rate) == ("aac", 48000)
     assert info.audio_duration == pytest.approx(2.5, abs=0.05)
+
+
+def test_the_frame_count_goes_to_the_progress_file_and_the_manifest_shows_as_json(
+    short, tmp_path, monkeypatch
+):
+    """A template's kernel is given a progress file (its runner reads it for the bar)."""
+    counts = tmp_path / "progress.txt"
+    monkeypatch.setenv(progress.ENV, str(counts))
+    manifest = render(short, tmp_path / "clip.mp4", quality="draft", progress=False)
+    assert progress.read(counts) == (75, 75), "the last frame is always written"
+    shown = manifest._repr_json_()  # what an executed notebook records of the render
+    assert json.loads(json.dumps(shown)) == shown and shown["video"] == manifest.video
 
 
 def test_audio_carries_the_narration_then_silence(short, tmp_path):

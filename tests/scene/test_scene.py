@@ -126,6 +126,9 @@ def test_yuv_patches_copy_and_mix():
     white = Planes.from_rgb(solid((255, 255, 255), height=12, width=16))
     blend(frame, Patch(white, opacity=0.25))
     assert close(frame.to_rgb()[0, 0], (64, 64, 64))
+    before = frame.to_rgb()
+    blend(frame, Patch(green, x=100, y=100))  # entirely outside: nothing drawn, no error
+    assert np.array_equal(frame.to_rgb(), before)
 
 
 class Fresh(Layer):

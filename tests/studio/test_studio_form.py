@@ -110,6 +110,28 @@ def test_changes_apply_after_the_debounce_delay(tmp_path):
     assert green == pytest.approx([0, 255, 0], abs=12)
 
 
+def test_a_value_set_back_shows_its_short_again_unbuilt_and_a_few_shorts_are_kept(tmp_path):
+    """Trying colours and going back to one is instant: its short is not built again.
+    Values changed quicker than the debounce delay make one rebuild, of the last one."""
+    ui = make(tmp_path, debounce=60)
+    aurora = ui.player.short  # the template's default background
+    colours = ["#00ff00", "#0000ff", "#ffff00", "#00ffff", "#ff00ff"]
+    shown = []
+    for colour in colours:
+        ui.form.fields["background"].set("solid:#123456")  # replaced before it applies
+        ui.form.fields["background"].set(f"solid:{colour}")
+        ui.flush()
+        shown.append(ui.player.short)
+    assert len({id(short) for short in shown}) == len(colours)
+    ui.form.fields["background"].set("solid:#00ffff")  # shown two changes ago: kept
+    ui.flush()
+    assert ui.player.short is shown[3]
+    ui.form.fields["background"].set("builtin:aurora")  # six shorts ago: built again
+    ui.flush()
+    assert ui.player.short is not aurora
+    assert ui.player.short.layers[0].__class__ is aurora.layers[0].__class__
+
+
 def test_saved_values_are_a_request_the_cli_and_the_api_take(tmp_path):
     ui = make(tmp_path)
     ui.form.fields["caption_size"].set("80")

@@ -66,6 +66,18 @@ def test_number_badge_disc_is_centred_on_its_height_with_the_number_in_it():
     assert (row[500:580, 0] < 60).any()  # the dark digit across the middle
 
 
+def test_number_badge_with_an_item_shows_its_label_on_a_dark_box_under_the_disc():
+    bare = visuals.NumberBadge("3", "", center_y=0.3).patch(0.5, FINAL)
+    badge = visuals.NumberBadge("3", "Octopuses have three hearts", center_y=0.3)
+    frame = Short(FINAL, layers=[badge], duration=1).frame(0.5).astype(int)
+    _, _, _, disc_bottom = box(bare)
+    label = frame[disc_bottom + 60 :]
+    white = np.argwhere(label.min(axis=2) > 200)  # the label's type
+    assert len(white) > 500 and abs(white[:, 1].mean() - 540) < 60, "centred under the disc"
+    dark = (label.max(axis=2) < 40) & (label.max(axis=2) > 5)  # its box, not the black frame
+    assert dark.sum() > 10_000
+
+
 def test_accented_capitals_keep_their_accents():
     alpha = np.asarray(line_image("ÚLTIMA HORA", TextStyle(size=80)))[..., 3]
     assert alpha[0].max() == 0 and alpha.max() == 255  # ink starts below the first row

@@ -86,6 +86,7 @@ def test_progress_bar_grows_with_time_along_the_bottom():
     half = short.frame(1.0)
     assert half[-1, :30].min() > 240 and half[-1, 34:].max() < 15
     assert half[:-8].max() < 15  # nothing above the bar
+    assert short.frame(0.0).max() < 15, "an empty bar at its start"
 
 
 def test_watermark_sits_in_its_corner_semi_transparent(tmp_path):
