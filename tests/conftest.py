@@ -6,6 +6,7 @@ import os
 
 import fsspec
 import pytest
+from jupyter_client.kernelspec import get_kernel_spec
 
 from support.loopback import LoopbackServer, Reply, gcs_emulator, moto_s3, service_account, use_gcs
 
@@ -52,6 +53,31 @@ def neuroshorts_data_dir(tmp_path_factory):
         del os.environ["NEUROSHORTS_DATA_DIR"]
     else:
         os.environ["NEUROSHORTS_DATA_DIR"] = previous
+
+
+@pytest.fixture(autouse=True, scope="session")
+def unmeasured_kernels(tmp_path_factory):
+    """Every Jupyter kernel of the suite runs without coverage's tracer.
+
+    A traced kernel renders at a fraction of its speed: tracing the suite's ~160 template
+    kernels took half its CPU (docs/decisions/coverage-in-kernels.md). What a kernel runs
+    is the package's code, which the tests measure in their own processes. The kernel spec
+    `python3` is put first on JUPYTER_PATH, inherited by every command the tests start; an
+    empty COVERAGE_PROCESS_CONFIG keeps coverage from starting in the kernel.
+    """
+    folder = tmp_path_factory.mktemp("jupyter")
+    spec = folder / "kernels" / "python3"
+    spec.mkdir(parents=True)
+    installed = get_kernel_spec("python3").to_dict()
+    installed["env"] = {**installed.get("env", {}), "COVERAGE_PROCESS_CONFIG": ""}
+    (spec / "kernel.json").write_text(json.dumps(installed))
+    previous = os.environ.get("JUPYTER_PATH")
+    os.environ["JUPYTER_PATH"] = os.pathsep.join(filter(None, (str(folder), previous)))
+    yield
+    if previous is None:
+        del os.environ["JUPYTER_PATH"]
+    else:
+        os.environ["JUPYTER_PATH"] = previous
 
 
 @pytest.fixture(scope="session")
