@@ -6,7 +6,7 @@ values injected as data, but does not validate them (an unknown name is only a
 warning and a wrong type surfaces deep in a kernel), so every value is checked here,
 before any kernel starts, and the error names the parameter.
 
-At ~520 lines this is the one module over 500: lookup (folders and bucket prefixes),
+At ~540 lines this is the one module over 500: lookup (folders and bucket prefixes),
 the schema and its one validator, and the run are the package's front door for every
 caller; they split cleanly into `lookup`, `parameters` and `run` modules when next grown.
 """
