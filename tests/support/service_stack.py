@@ -30,6 +30,7 @@ import uvicorn
 from kombu import Connection
 
 from neuroshorts.apps.service.api import create_app
+from neuroshorts.apps.service.schemas import FINAL
 from neuroshorts.apps.service.store import JobStore
 from neuroshorts.settings import Settings
 
@@ -216,6 +217,17 @@ class Stack:
             return job if job["state"] in states else None
 
         return wait_for(reached, deadline, f"job {job_id} to be {states}")
+
+    def wait_stage(self, job_id: str, stage: str, deadline: float = RENDER_DEADLINE) -> dict:
+        """The job once it is in `stage`; fails at once, with its error, if it ends first."""
+
+        def reached() -> dict[str, Any] | None:
+            job = self.job(job_id)
+            if job["state"] in FINAL:
+                raise AssertionError(f"job {job_id} ended {job['state']} before {stage}: {job}")
+            return job if job["stage"] == stage else None
+
+        return wait_for(reached, deadline, f"job {job_id} to reach {stage}", every=0.05)
 
     def queue_length(self) -> int:
         app = self.settings

@@ -17,6 +17,7 @@ import pytest
 
 from neuroshorts.apps.service import queue
 from neuroshorts.apps.service.limits import estimated_seconds
+from neuroshorts.apps.service.schemas import FINAL
 from neuroshorts.apps.service.store import NewJob, new_id
 from neuroshorts.media import assets
 from neuroshorts.media.policy import HOSTS_ENV
@@ -26,7 +27,6 @@ from support.service_stack import LONG_PARAMETERS, running_stack
 
 pytestmark = pytest.mark.services
 
-FINAL = {"succeeded", "failed", "cancelled"}
 LIMITS = {
     "max_body_bytes": 20_000,
     "max_parameters_bytes": 2_000,

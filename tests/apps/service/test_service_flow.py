@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from neuroshorts.apps.service.schemas import FINAL
 from neuroshorts.apps.service.webhooks import SIGNATURE_HEADER, verify
 from support.media import probe
 from support.process_groups import group_members
@@ -27,7 +28,6 @@ from support.service_stack import (
 pytestmark = [pytest.mark.services, pytest.mark.render]
 
 BROKERS = ["embedded", "redis", "rabbitmq"]
-FINAL = {"succeeded", "failed", "cancelled"}
 
 
 @pytest.mark.parametrize("stack", [*BROKERS, "postgres"], indirect=True)
@@ -93,11 +93,7 @@ def test_cancel_stops_a_running_render_and_leaves_no_output(stack, receiver):
     path = f"/cancelled/{stack.broker.name}"
     job = stack.submit(LONG_PARAMETERS, callback_url=receiver.url(path))
 
-    def encoding() -> dict | None:
-        current = stack.job(job["id"])
-        return current if current["stage"] == "encode" else None
-
-    current = wait_for(encoding, RENDER_DEADLINE, "the encode to start", every=0.05)
+    current = stack.wait_stage(job["id"], "encode")
     kernel = current["worker"]["kernel_pid"]
     members = group_members(kernel)
     assert any("ffmpeg" in command for _, command in members)

@@ -14,19 +14,16 @@ from pathlib import Path
 
 import pytest
 
+from neuroshorts.apps.service.schemas import FINAL
 from support.media import probe
 from support.process_groups import group_members, parent_of
 from support.service_stack import (
     LONG_PARAMETERS,
     LONG_SCRIPT,
-    RENDER_DEADLINE,
     running_stack,
-    wait_for,
 )
 
 pytestmark = [pytest.mark.services, pytest.mark.render, pytest.mark.slow]
-
-FINAL = {"succeeded", "failed", "cancelled"}
 
 
 def processes_mentioning(text: str) -> list[str]:
@@ -48,11 +45,7 @@ def test_a_worker_killed_mid_render_is_replaced_and_the_job_ends_with_one_output
     with running_stack(tmp_path, broker, workers=2) as stack:
         job = stack.submit(LONG_PARAMETERS)
 
-        def encoding() -> dict | None:
-            current = stack.job(job["id"])
-            return current if current["stage"] == "encode" else None
-
-        first = wait_for(encoding, RENDER_DEADLINE, "the encode to start", every=0.05)
+        first = stack.wait_stage(job["id"], "encode")
         kernel, child = first["worker"]["kernel_pid"], first["worker"]["pid"]
         assert any("ffmpeg" in command for _, command in group_members(kernel))
         (victim,) = [w for w in stack.workers if w.process.pid == parent_of(child)]
