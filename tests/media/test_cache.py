@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from neuroshorts.media.cache import Cache
 from support.loopback import LoopbackServer, Reply
 
 pytestmark = pytest.mark.render
@@ -141,8 +142,6 @@ def test_two_processes_pruning_at_once_lose_nothing_in_use(server, env):
 
 
 def test_a_dead_processes_leftovers_are_swept_and_a_second_copy_of_an_entry_yields(tmp_path):
-    from neuroshorts.media.cache import Cache
-
     cache = Cache(tmp_path, max_bytes=10**9)
     dead = tmp_path / ".partial" / "left-by-a-dead-process"
     dead.mkdir()
