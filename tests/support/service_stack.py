@@ -218,7 +218,9 @@ class Stack:
 
         return wait_for(reached, deadline, f"job {job_id} to be {states}")
 
-    def wait_stage(self, job_id: str, stage: str, deadline: float = RENDER_DEADLINE) -> dict:
+    def wait_stage(
+        self, job_id: str, stage: str, deadline: float = RENDER_DEADLINE
+    ) -> dict[str, Any]:
         """The job once it is in `stage`; fails at once, with its error, if it ends first."""
 
         def reached() -> dict[str, Any] | None:
