@@ -102,27 +102,43 @@ def resample(
         )
 
 
-def crop_resize(
-    source: Planes, target: Planes, left: float, top: float, x_step: float, y_step: float
-) -> None:
-    """`resample` from the whole-pixel crop nearest the float box, with `cv2.resize`.
+class CropResize:
+    """`resample` from the whole-pixel crop nearest the float box, with `cv2.resize`,
+    reusing each plane's last result while its crop stays put.
 
     Measured 3.4x faster than `warpAffine` for a 1080x1920 plane (1.1 vs 3.7 ms on one
     core), which is most of a Ken Burns frame's cost. The crop's centre is within half
     a source pixel of the box's and its size within one pixel, so a slow zoom moves in
     sub-pixel steps (at most ~0.5 px at the frame's edges, a few times a second), not
-    the whole-pixel jumps of an integer zoom.
+    the whole-pixel jumps of an integer zoom. Between those steps the crop does not
+    move (the reference short's luma crop moves in 330 of its 735 frames, its chroma's
+    in 197), and the plane is then the last one's, copied instead of resampled. A kept
+    plane is replaced, never written into, so a studio thread copying it while the
+    encoder moves on still reads one whole picture.
     """
-    planes = ((source.y, target.y, 1), (source.u, target.u, 2), (source.v, target.v, 2))
-    for plane, out, shrink in planes:
-        width, height = out.shape[1] * x_step, out.shape[0] * y_step
-        crop_w, crop_h = min(round(width), plane.shape[1]), min(round(height), plane.shape[0])
-        x0 = round(left / shrink + width / 2 - crop_w / 2)
-        y0 = round(top / shrink + height / 2 - crop_h / 2)
-        x0 = min(max(x0, 0), plane.shape[1] - crop_w)
-        y0 = min(max(y0, 0), plane.shape[0] - crop_h)
-        crop = plane[y0 : y0 + crop_h, x0 : x0 + crop_w]
-        cv2.resize(crop, (out.shape[1], out.shape[0]), dst=out, interpolation=cv2.INTER_LINEAR)
+
+    def __init__(self) -> None:
+        self._kept: list[tuple[np.ndarray, tuple[int, ...], np.ndarray] | None] = [None] * 3
+
+    def __call__(
+        self, source: Planes, target: Planes, left: float, top: float, x_step: float, y_step: float
+    ) -> None:
+        planes = ((source.y, target.y, 1), (source.u, target.u, 2), (source.v, target.v, 2))
+        for index, (plane, out, shrink) in enumerate(planes):
+            width, height = out.shape[1] * x_step, out.shape[0] * y_step
+            crop_w, crop_h = min(round(width), plane.shape[1]), min(round(height), plane.shape[0])
+            x0 = round(left / shrink + width / 2 - crop_w / 2)
+            y0 = round(top / shrink + height / 2 - crop_h / 2)
+            x0 = min(max(x0, 0), plane.shape[1] - crop_w)
+            y0 = min(max(y0, 0), plane.shape[0] - crop_h)
+            box = (x0, y0, crop_w, crop_h, *out.shape)
+            kept = self._kept[index]
+            if kept is None or kept[0] is not plane or kept[1] != box:
+                crop = plane[y0 : y0 + crop_h, x0 : x0 + crop_w]
+                size = (out.shape[1], out.shape[0])
+                kept = (plane, box, cv2.resize(crop, size, interpolation=cv2.INTER_LINEAR))
+                self._kept[index] = kept
+            out[...] = kept[2]
 
 
 def ease_in_out(x: float) -> float:
@@ -248,10 +264,10 @@ class KenBurns(Layer):
     The picture (cover-cropped, or contained over a blurred fill) is drawn and converted
     to yuv420p once, at the canvas size times the largest zoom, so every frame is a
     crop resampled down to the canvas, never up. By default the crop is whole pixels
-    and resampled with `cv2.resize` (`crop_resize`: ~1.6 ms of CPU for a 1080x1920
-    frame's three planes); `exact=True` resamples the float box with `warpAffine`
-    (~5.6 ms), for sharp line art where half-pixel steps might show. Pillow's RGB
-    `resize` took 25 ms.
+    and resampled with `cv2.resize` (`CropResize`: ~1.6 ms of CPU for a 1080x1920
+    frame's three planes, or a copy when the crop has not moved); `exact=True`
+    resamples the float box with `warpAffine` (~5.6 ms), for sharp line art where
+    half-pixel steps might show. Pillow's RGB `resize` took 25 ms.
     """
 
     def __init__(
@@ -275,7 +291,7 @@ class KenBurns(Layer):
         self.zoom = zoom
         self.focus = focus
         self.fit, self.fill = fit, fill
-        self._resample = resample if exact else crop_resize
+        self._resample = resample if exact else CropResize()
 
     @property
     def label(self) -> str:

@@ -1,5 +1,7 @@
 """Backgrounds, Ken Burns motion, the title card and sandboxed text."""
 
+import itertools
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -65,6 +67,24 @@ def test_ken_burns_zoomed_view_is_the_centre_of_the_full_view(photo):
     wide, close = rgb(layer.patch(0, SMALL)), rgb(layer.patch(1, SMALL))
     centre = Image.fromarray(wide[48:144, 27:81]).resize((108, 192), Image.Resampling.BILINEAR)
     assert np.abs(np.asarray(centre).astype(int) - close.astype(int)).mean() < 3
+
+
+def test_ken_burns_frames_are_the_same_in_order_as_one_at_a_time(photo):
+    """A frame whose crop has not moved reuses the last resample: the pixels must be
+    those of a layer asked for that frame alone, even after the compositor has drawn
+    on the frame it was handed before."""
+    canvas = Canvas(216, 384)
+    layer = visuals.KenBurns(photo, Span(0, 4), zoom=(1.0, 1.3))
+    times = [i / 30 for i in range(120)]
+    frames = []
+    for t in times:
+        planes = layer.patch(t, canvas).pixels
+        frames.append(planes.buffer.copy())
+        planes.buffer[:] = 0  # what a caption drawn over the frame does to it, everywhere
+    alone = [visuals.KenBurns(photo, Span(0, 4), zoom=(1.0, 1.3)).patch(t, canvas) for t in times]
+    assert all((f == a.pixels.buffer).all() for f, a in zip(frames, alone, strict=True))
+    held = sum((a == b).all() for a, b in itertools.pairwise(frames))
+    assert 10 < held < len(frames) - 10  # the crop stayed put often, and moved often
 
 
 def test_title_card_sits_in_the_upper_safe_area_and_fades():
