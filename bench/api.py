@@ -74,7 +74,9 @@ def free_port() -> int:
 class Service:
     """`neuroshorts api` plus workers, started and stopped as processes."""
 
-    def __init__(self, root: Path, broker: str, database_url: str) -> None:
+    def __init__(
+        self, root: Path, broker: str, database_url: str, env: dict[str, str] | None = None
+    ) -> None:
         self.root, self.port, tag = root, free_port(), uuid.uuid4().hex[:8]
         self.env = os.environ | {
             "NEUROSHORTS_DATA_DIR": str(root / "data"),
@@ -82,6 +84,7 @@ class Service:
             "NEUROSHORTS_QUEUE": f"bench-{tag}",
             "NEUROSHORTS_TEMPLATES": str(TEMPLATES),
             **BROKERS[broker],
+            **(env or {}),
         }
         if database_url:
             self.env["NEUROSHORTS_DATABASE_URL"] = database_url
@@ -143,12 +146,13 @@ def wait(condition, what: str, deadline: float = 300.0) -> None:
 
 
 @contextlib.contextmanager
-def service(broker: str, postgres: bool) -> Iterator[Service]:
+def service(broker: str, postgres: bool, env: dict[str, str] | None = None) -> Iterator[Service]:
+    """The API (and the workers added) running on `broker`, with `env` added to theirs."""
     with contextlib.ExitStack() as stack:
         root = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="neuroshorts-bench-")))
         tag = f"bench_{uuid.uuid4().hex[:10]}"
         database = stack.enter_context(postgres_database(tag)) if postgres else ""
-        running = Service(root, broker, database)
+        running = Service(root, broker, database, env)
         stack.callback(running.stop)
 
         def ready() -> bool:
