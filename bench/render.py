@@ -44,9 +44,8 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import imageio_ffmpeg
-import nbformat
 
-from neuroshorts import audio, captions, templates, visuals
+from neuroshorts import audio, captions, visuals
 from neuroshorts.output.encode import ffmpeg_command, get_quality, opencv_on_one_thread, render
 from neuroshorts.scene import Canvas, Short, Span
 
@@ -67,7 +66,12 @@ PARAMETERS = {"script": SCRIPT, "title": TITLE, "quality": "final"}
 def template_short(parameters: dict) -> Iterator[Short]:
     """The short the explainer template builds for `parameters`, built in this process:
     its cells run up to the one that makes `short` (the render cell is not run). The
-    cells' namespace, which owns the soundtrack's folder, lives as long as the block."""
+    cells' namespace, which owns the soundtrack's folder, lives as long as the block.
+    Imported here: the peak-RSS child imports this file, and these imports add 30 MB to it."""
+    import nbformat
+
+    from neuroshorts import templates
+
     notebook = nbformat.read(templates.find("explainer"), as_version=4)
     namespace: dict = {}
     for cell in notebook.cells:
