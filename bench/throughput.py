@@ -1,7 +1,7 @@
 """Benchmark: reference shorts per minute through the embedded service, against x264 alone.
 
 service  N final-quality reference shorts (the explainer template with render.py's
-         script and title: 24.5 s, 1080x1920, narration from the cache) submitted at once
+         script and title: 24.8 s, 1080x1920, narration from the cache) submitted at once
          to a real `neuroshorts api` with 1 worker, then with 2 workers (embedded
          broker, SQLite): shorts per minute from the first submit to the last job's
          webhook callback (received on loopback, as n8n learns of a render's end).
