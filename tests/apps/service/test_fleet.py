@@ -105,7 +105,7 @@ class Fleet:
     def start(self, name: str) -> None:
         role = "api" if name == "api" else "worker"
         env = self.env | {
-            "NEUROSHORTS_HOME": str(self.home(name)),
+            "NEUROSHORTS_DATA_DIR": str(self.home(name)),
             "NEUROSHORTS_WORKER_NAME": f"{name}@fleet-{uuid.uuid4().hex[:6]}",
         }
         env.pop("NEUROSHORTS_LOG_FILE", None)
@@ -386,7 +386,7 @@ def test_a_bucket_template_is_fetched_again_only_once_it_changed(
     s3_endpoint, monkeypatch, tmp_path, caplog
 ):
     use_s3(monkeypatch, s3_endpoint)
-    monkeypatch.setenv("NEUROSHORTS_HOME", str(tmp_path))
+    monkeypatch.setenv("NEUROSHORTS_DATA_DIR", str(tmp_path))
     fs = fsspec.filesystem("s3", skip_instance_cache=True)
     bucket = f"templates-{uuid.uuid4().hex[:12]}"
     fs.mkdir(bucket)
