@@ -49,6 +49,12 @@ PRELOAD = (
     "neuroshorts.studio, neuroshorts.visuals"
 )
 STARTUP_TIMEOUT = 120.0
+#: OpenBLAS on one thread unless the environment says otherwise. The loudness filter
+#: measuring each stem and the master is many modest matrix products that OpenBLAS
+#: splits over every core, its threads spinning between them and while the engine
+#: imports: ~0.5 core-seconds of a 25 s short's kernel, in no less time, taken from x264
+#: (docs/decisions/compositor.md), as OpenCV composing on several threads would be.
+KERNEL_ENV = {"OPENBLAS_NUM_THREADS": "1"}
 
 
 @dataclass
@@ -105,7 +111,7 @@ def start(background: bool = False, launched: Future[Kernel] | None = None) -> K
     try:
         run_sync(manager.start_kernel)(
             # Not a settings read: the kernel's environment, this one's plus its progress file.
-            env=os.environ | {progress.ENV: name},
+            env=KERNEL_ENV | os.environ | {progress.ENV: name},
             extra_arguments=list(ARGUMENTS),
         )
         if background:

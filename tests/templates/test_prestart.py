@@ -40,6 +40,19 @@ left_by_an_earlier_run = (globals().get("carried"), getattr(visuals, "carried", 
 carried = visuals.carried = color
 {"pid": os.getpid(), "left": left_by_an_earlier_run}
 """
+#: Matrix products as a render's soundtrack makes them, and how much CPU the kernel's
+#: other threads took meanwhile (OpenBLAS's, had it split the products).
+BLAS = """\
+def others_ns():
+    main = threading.get_native_id()
+    tasks = [task for task in os.listdir("/proc/self/task") if int(task) != main]
+    return sum(int(open(f"/proc/self/task/{task}/schedstat").read().split()[0]) for task in tasks)
+rows = numpy.ones((20_000, 64), numpy.float32)
+before, cpu = others_ns(), time.thread_time_ns()
+for _ in range(50):
+    rows @ rows[:64]
+{"blas_main_ns": time.thread_time_ns() - cpu, "blas_others_ns": others_ns() - before}
+"""
 RENDER = """\
 layers = [visuals.background("animated:#000000,#ffffff", Span(0, duration))]
 short = Short(Canvas.for_aspect("9:16"), None, layers, duration=duration)
@@ -62,12 +75,14 @@ def template(tmp_path_factory) -> Path:
             "# Witness\n\nShows its kernel and what an earlier run left."
         ),
         nbformat.v4.new_code_cell(
-            "import os\n\nfrom neuroshorts import visuals\n"
+            "import os\nimport threading\nimport time\n\nimport numpy\n\n"
+            "from neuroshorts import visuals\n"
             "from neuroshorts.output.encode import render\n"
             "from neuroshorts.scene import Canvas, Short, Span"
         ),
         parameters,
         nbformat.v4.new_code_cell(WITNESS),
+        nbformat.v4.new_code_cell(BLAS),
         nbformat.v4.new_code_cell(RENDER),
     ]
     path = tmp_path_factory.mktemp("templates") / "witness.ipynb"
@@ -89,11 +104,16 @@ def dead(pid: int, within: float = 30.0) -> bool:
     return not pid_alive(pid)
 
 
+def shown(manifest, word: str) -> dict:
+    """What the run's cell with `word` in its source showed, as a value."""
+    cells = json.loads(Path(manifest.notebook).read_text())["cells"]
+    (cell,) = [c for c in cells if c["cell_type"] == "code" and word in "".join(c["source"])]
+    return ast.literal_eval("".join(cell["outputs"][-1]["data"]["text/plain"]))
+
+
 def witness(manifest) -> dict:
     """What the run's witness cell showed: its kernel's pid and what it found left over."""
-    cells = json.loads(Path(manifest.notebook).read_text())["cells"]
-    (shown,) = [c for c in cells if c["cell_type"] == "code" and "carried" in "".join(c["source"])]
-    return ast.literal_eval("".join(shown["outputs"][0]["data"]["text/plain"]))
+    return shown(manifest, "carried")
 
 
 def test_each_run_gets_a_fresh_kernel_started_before_it(template, tmp_path):
@@ -149,6 +169,15 @@ def test_cancelling_a_run_on_a_prestarted_kernel_leaves_no_process(template, tmp
     assert any(report.stage == "encode" for report in reports), "it was cancelled mid-encode"
     assert not group_alive(kernel.pid), "neither the kernel nor its ffmpeg is left"
     assert not (tmp_path / "long.mp4").exists() and not list(tmp_path.glob(".*partial*"))
+
+
+@pytest.mark.skipif(os.cpu_count() < 2, reason="with one core OpenBLAS starts no threads")
+def test_a_render_kernel_keeps_numpys_matrix_products_on_one_thread(template, tmp_path):
+    """OpenBLAS would split them over every core, its threads spinning between products:
+    CPU taken from x264 for no gain (prestart.KERNEL_ENV)."""
+    manifest = templates.run(template, {}, tmp_path / "x.mp4", progress=False)
+    spent = shown(manifest, "blas_main_ns")
+    assert spent["blas_others_ns"] < 0.25 * spent["blas_main_ns"], spent
 
 
 class TimeLimit(Exception):
