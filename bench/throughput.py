@@ -9,12 +9,17 @@ service  N final-quality reference shorts (the explainer template with render.py
          every worker process has started.
 x264     the very frames of that short, composed beforehand into a raw file, encoded N
          times back to back by the render's own ffmpeg command: the encoder with no
-         compositor, kernel, narration or queue.
+         compositor, kernel, narration or queue. Measured before, between and after the
+         two service runs: this machine's speed drifts by up to 10% within minutes, so
+         each service run is divided by the mean of the x264 runs on either side of it.
 
 The ratio is the service's shorts per minute over x264 alone's (target >= 0.85 with 2
-workers). Each job's manifest times its kernel: `first_cell` is from the job's claim to
-its first cell running (target <= 0.3 s with a warm kernel), `kernel.wait` how long it
-waited for its kernel, `kernel.start` how long that kernel took to start (ahead of it).
+workers). Beside each rate: the whole machine's busy core-seconds a short (/proc/stat).
+Each job's manifest times its stages: `first_cell` is from the job's claim to its first
+cell running (target <= 0.3 s with a warm kernel), `kernel.wait` how long it waited for
+its kernel, `kernel.start` how long that kernel took to start (ahead of it). The 1-worker
+jobs' other stages follow, `encode` (composing and encoding) also over x264 alone's time
+for the same frames.
 x264 runs its own threads on every core, so 2 workers can approach it only by
 overlapping each job's fixed part (kernel, soundtrack, extras) with the other's encode.
 
@@ -73,13 +78,22 @@ def run_jobs(http: httpx.Client, receiver: Receiver, jobs: int) -> list[dict]:
     return records()
 
 
-def service_rate(running, receiver: Receiver, jobs: int) -> tuple[float, list[dict[str, float]]]:
-    """Shorts per minute for `jobs` reference shorts submitted at once, and their stages."""
+def busy_seconds() -> float:
+    """Core-seconds the whole machine has spent busy so far (every process), from /proc/stat."""
+    ticks = [int(field) for field in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")  # less idle, iowait
+
+
+def service_rate(
+    running, receiver: Receiver, jobs: int
+) -> tuple[float, float, list[dict[str, float]]]:
+    """Shorts per minute for `jobs` reference shorts submitted at once, the machine's
+    core-seconds a short meanwhile, and the jobs' stages."""
     with httpx.Client(base_url=running.url, timeout=60) as http:
-        started = time.perf_counter()
+        started, busy = time.perf_counter(), busy_seconds()
         ended = run_jobs(http, receiver, jobs)
         rate = jobs / ((time.perf_counter() - started) / 60)
-        return rate, [job["manifest"]["stages"] for job in ended]
+        return rate, (busy_seconds() - busy) / jobs, [job["manifest"]["stages"] for job in ended]
 
 
 def main() -> None:
@@ -93,12 +107,23 @@ def main() -> None:
     ):
         raw = Path(tmp) / "frames.yuv"
         sized = raw_frames(short, "final", raw)
-        encodes = [
-            encoder_alone(sized, raw, Path(tmp) / "x264.mp4", "final") for _ in range(args.jobs)
-        ]
-        x264 = args.jobs / (sum(encodes) / 60)
-        print(f"x264   : {x264:5.2f} shorts/min ({statistics_line(encodes)})", flush=True)
-        raw.unlink()
+        x264_seconds: list[float] = []  # every encode's time, for the encode stage's ratio
+
+        def x264_rate() -> float:
+            busy = busy_seconds()
+            encodes = [
+                encoder_alone(sized, raw, Path(tmp) / "x264.mp4", "final") for _ in range(args.jobs)
+            ]
+            rate, cpu = args.jobs / (sum(encodes) / 60), (busy_seconds() - busy) / args.jobs
+            print(
+                f"x264   : {rate:5.2f} shorts/min, {cpu:4.1f} core-s a short "
+                f"({statistics_line(encodes)})",
+                flush=True,
+            )
+            x264_seconds.extend(encodes)
+            return rate
+
+        x264 = [x264_rate()]
         with (
             contextlib.closing(Receiver()) as receiver,
             service("embedded", postgres=False, env=CALLBACKS) as running,
@@ -106,19 +131,42 @@ def main() -> None:
             running.add_worker()
             with httpx.Client(base_url=running.url, timeout=60) as http:
                 run_jobs(http, receiver, 1)  # narration into the cache
-            one, stages = service_rate(running, receiver, args.jobs)
-            print(f"service: 1 worker  {one:5.2f} shorts/min", flush=True)
+            one, cpu, alone_stages = service_rate(running, receiver, args.jobs)
+            print(
+                f"service: 1 worker  {one:5.2f} shorts/min, {cpu:4.1f} core-s a short", flush=True
+            )
+            x264.append(x264_rate())
             running.add_worker()
-            two, more = service_rate(running, receiver, args.jobs)
-            stages += more
+            two, cpu, paired_stages = service_rate(running, receiver, args.jobs)
+            print(
+                f"service: 2 workers {two:5.2f} shorts/min, {cpu:4.1f} core-s a short", flush=True
+            )
+        x264.append(x264_rate())
 
+    around_one, around_two = statistics.mean(x264[:2]), statistics.mean(x264[1:])
     print(f"shorts : {args.jobs} x {short.duration:.1f} s, final 1080x1920, explainer template")
     print(f"load   : {os.getloadavg()[0]:.2f} (1-min average at the end), {os.cpu_count()} cores")
-    print(f"service: 1 worker  {one:5.2f} shorts/min = {one / x264:.2f}x x264 alone")
-    print(f"service: 2 workers {two:5.2f} shorts/min = {two / x264:.2f}x x264 alone (target 0.85x)")
+    print(
+        f"x264   : {', '.join(f'{rate:.2f}' for rate in x264)} shorts/min (before, between, after)"
+    )
+    print(f"service: 1 worker  {one:5.2f} shorts/min = {one / around_one:.2f}x x264 alone")
+    print(
+        f"service: 2 workers {two:5.2f} shorts/min = {two / around_two:.2f}x x264 alone "
+        "(target 0.85x)"
+    )
     for stage in ("first_cell", "kernel.wait", "kernel.start"):
-        values = [job[stage] for job in stages]
+        values = [job[stage] for job in alone_stages + paired_stages]
         print(f"{stage:12s}: median {statistics.median(values):.3f} s, max {max(values):.3f} s")
+    # With 1 worker a job has the machine to itself, as x264 alone had.
+    for stage in ("soundtrack", "encode", "papermill"):
+        values = [job[stage] for job in alone_stages]
+        print(f"{stage:12s}: median {statistics.median(values):.3f} s with 1 worker")
+    encode = statistics.median(job["encode"] for job in alone_stages)
+    alone = statistics.median(x264_seconds)
+    print(
+        f"encode      : {encode / alone:.2f}x x264 alone's median {alone:.2f} s "
+        "(the same frames, composed as they are encoded)"
+    )
 
 
 def statistics_line(seconds: list[float]) -> str:
