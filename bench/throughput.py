@@ -10,8 +10,9 @@ service  N final-quality reference shorts (the explainer template with render.py
 x264     the very frames of that short, composed beforehand into a raw file, encoded N
          times back to back by the render's own ffmpeg command: the encoder with no
          compositor, kernel, narration or queue. Measured before, between and after the
-         two service runs: this machine's speed drifts by up to 10% within minutes, so
+         two service runs: this machine's speed drifted by up to 15% within minutes, so
          each service run is divided by the mean of the x264 runs on either side of it.
+         (The run between has the idle service beside it: 0.02 cores, measured.)
 
 The ratio is the service's shorts per minute over x264 alone's (target >= 0.85 with 2
 workers). Beside each rate: the whole machine's busy core-seconds a short (/proc/stat).
