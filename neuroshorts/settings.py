@@ -93,6 +93,12 @@ class Settings(BaseSettings):
     progress_file: Path | None = Field(
         None, description="where the compositor writes its frame count (set by the runner)"
     )
+    encoder_threads: int = Field(
+        0,
+        ge=0,
+        description="x264 threads of one render; 0: x264's own (~1.5 a core), best for one "
+        "render at a time. Set for N renders at once (batch, --concurrency N): cores / N",
+    )
     headless: bool = Field(False, description="behave as in papermill even in a notebook")
     log_file: Path | None = Field(None, description="unset: data_dir/logs/neuroshorts.log")
     log_format: str | None = Field(None, description="text or json; unset: text")

@@ -34,6 +34,7 @@ from typing import Any
 from neuroshorts import templates
 from neuroshorts.errors import BatchError, ParameterError, RunCancelled, TemplateRunError
 from neuroshorts.output.bundle import VIDEO, is_video_name
+from neuroshorts.output.cores import cores, shared_cores
 from neuroshorts.output.progress import Progress
 from neuroshorts.templates import prestart
 
@@ -257,7 +258,7 @@ def _output_for(pattern: str, fields: set[str], number: int, values: dict[str, A
 
 def default_workers() -> int:
     """One render per core: the kernel and ffmpeg of one render keep about one core busy."""
-    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
+    return cores()
 
 
 def run_batch(
@@ -298,6 +299,7 @@ def run_batch(
                 stop,
                 reports,
                 unstarted,
+                shared_cores(workers),
             ),
         ) as pool,
     ):
@@ -428,9 +430,12 @@ _reports: Any = None
 _unstarted: Any = None
 
 
-def _worker_setup(queue: Any, level: int, stop: Any, reports: Any, unstarted: Any) -> None:
-    """Log through the parent, leave Ctrl-C to it, and get the first row ready: its kernel
-    started, papermill imported.
+def _worker_setup(
+    queue: Any, level: int, stop: Any, reports: Any, unstarted: Any, env: dict[str, str]
+) -> None:
+    """Log through the parent, leave Ctrl-C to it, encode on its share of the cores (`env`,
+    which its kernels inherit), and get the first row ready: its kernel started,
+    papermill imported.
 
     A worker that took SIGINT itself would die between rows and break the pool; the
     parent instead sets `stop`, which cancels running renders (their kernels and ffmpeg
@@ -439,6 +444,7 @@ def _worker_setup(queue: Any, level: int, stop: Any, reports: Any, unstarted: An
     global _stop, _reports, _unstarted
     _stop, _reports, _unstarted = stop, reports, unstarted
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    os.environ.update(env)  # this process renders nothing else
     logger = logging.getLogger("neuroshorts")
     logger.handlers[:] = [logging.handlers.QueueHandler(queue)]
     logger.setLevel(level)

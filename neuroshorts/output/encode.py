@@ -39,6 +39,7 @@ from neuroshorts.output.manifest import CaptionCue, Manifest
 from neuroshorts.output.progress import FrameCounter
 from neuroshorts.output.timing import Stages
 from neuroshorts.scene import Short
+from neuroshorts.settings import settings
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +117,7 @@ def ffmpeg_command(short: Short, output: Path, quality: Quality) -> list[str]:
         *_BT709_TV,
         "-c:v",
         "libx264",
+        *(["-threads:v", str(threads)] if (threads := settings().encoder_threads) else []),
         "-preset",
         quality.preset,
         "-crf",

@@ -9,9 +9,10 @@ from PIL import Image
 from neuroshorts import captions, visuals
 from neuroshorts.errors import RenderError
 from neuroshorts.output import progress
+from neuroshorts.output.cores import ENCODER_THREADS
 from neuroshorts.output.encode import QUALITIES, encode, get_quality, render, thumbnail_time
 from neuroshorts.scene import AudioTrack, Canvas, Layer, Short, Span
-from support.media import decoded_audio, decoded_frames, probe, tone_short
+from support.media import decoded_audio, decoded_frames, probe, tone_short, x264_options
 
 pytestmark = pytest.mark.render
 
@@ -50,6 +51,13 @@ def test_the_frame_count_goes_to_the_progress_file_and_the_manifest_shows_as_jso
     assert progress.read(counts) == (75, 75), "the last frame is always written"
     shown = manifest._repr_json_()  # what an executed notebook records of the render
     assert json.loads(json.dumps(shown)) == shown and shown["video"] == manifest.video
+
+
+@pytest.mark.parametrize("threads", ["1", "2"])
+def test_x264_encodes_on_the_threads_the_setting_gives(short, tmp_path, monkeypatch, threads):
+    monkeypatch.setenv(ENCODER_THREADS, threads)
+    render(short, tmp_path / "clip.mp4", quality="draft", progress=False)
+    assert x264_options(tmp_path / "clip.mp4")["threads"] == threads
 
 
 def test_audio_carries_the_narration_then_silence(short, tmp_path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import wave
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,6 +46,15 @@ def probe(path: str | Path) -> Probe:
             audio_duration=float(audio.duration * audio.time_base) if audio else None,
             color_matrix=str(video.codec_context.colorspace),
         )
+
+
+def x264_options(path: str | Path) -> dict[str, str]:
+    """The settings x264 encoded `path` with, as it records them in the stream (an SEI
+    message: `options: cabac=1 ref=1 ... threads=3 ...`)."""
+    found = re.search(rb"x264 - core .*? options: ([ -~]+)", Path(path).read_bytes())
+    assert found, f"{path} has no x264 settings message"
+    pairs = (item.split("=", 1) for item in found.group(1).decode().split() if "=" in item)
+    return dict(pairs)
 
 
 def decoded_frames(path: str | Path, indices: set[int]) -> dict[int, np.ndarray]:
