@@ -2,27 +2,27 @@
 
 service  N final-quality reference shorts (the explainer template with render.py's
          script and title: 24.8 s, 1080x1920, narration from the cache) submitted at once
-         to a real `neuroshorts api` with 1 worker, then with 2 workers (embedded
-         broker, SQLite): shorts per minute from the first submit to the last job's
-         webhook callback (received on loopback, as n8n learns of a render's end).
-         One job runs before the timing, so every narration comes from the cache and
-         every worker process has started.
+         to a real `neuroshorts api` (embedded broker, SQLite): shorts per minute from the
+         first submit to the last job's webhook callback (received on loopback, as n8n
+         learns of a render's end). Three services, one after the other: 1 worker; 2
+         workers whose renders encode on x264's own threads (as two worker processes on
+         one machine do unless NEUROSHORTS_ENCODER_THREADS is set); 1 worker with
+         --concurrency 2, whose two renders at once share the cores (one x264 thread each
+         on 2 cores). Before the timing, a job a render at once puts the narration in the
+         service's cache and starts every render process.
 x264     the very frames of that short, composed beforehand into a raw file, encoded N
          times back to back by the render's own ffmpeg command: the encoder with no
          compositor, kernel, narration or queue. Measured before, between and after the
-         two service runs: this machine's speed drifted by up to 15% within minutes, so
-         each service run is divided by the mean of the x264 runs on either side of it.
-         (The run between has the idle service beside it: 0.02 cores, measured.)
+         service runs: this machine's speed drifted by up to 25% within minutes, so each
+         service run is divided by the mean of the x264 runs on either side of it.
 
 The ratio is the service's shorts per minute over x264 alone's (target >= 0.85 with 2
-workers). Beside each rate: the whole machine's busy core-seconds a short (/proc/stat).
-Each job's manifest times its stages: `first_cell` is from the job's claim to its first
-cell running (target <= 0.3 s with a warm kernel), `kernel.wait` how long it waited for
-its kernel, `kernel.start` how long that kernel took to start (ahead of it). The 1-worker
-jobs' other stages follow, `encode` (composing and encoding) also over x264 alone's time
-for the same frames.
-x264 runs its own threads on every core, so 2 workers can approach it only by
-overlapping each job's fixed part (kernel, soundtrack, extras) with the other's encode.
+renders at once). Beside each rate: the whole machine's busy core-seconds a short
+(/proc/stat). Each job's manifest times its stages: `first_cell` is from the job's claim
+to its first cell running (target <= 0.3 s with a warm kernel), `kernel.wait` how long it
+waited for its kernel, `kernel.start` how long that kernel took to start (ahead of it).
+The 1-worker jobs' other stages follow, `encode` (composing and encoding) also over x264
+alone's time for the same frames.
 
 Usage: python bench/throughput.py [--jobs 4]
 """
@@ -47,6 +47,12 @@ from support.receiver import Receiver  # tests/support: on the path since `api` 
 
 #: The bench's webhook receiver listens on loopback, which callbacks may not reach unless allowed.
 CALLBACKS = {"NEUROSHORTS_CALLBACK_HOSTS": "127.0.0.1"}
+#: The services measured: a label, worker processes, their environment.
+PHASES = [
+    ("1 worker", 1, {}),
+    ("2 workers, x264's threads", 2, {}),
+    ("1 worker, --concurrency 2", 1, {"NEUROSHORTS_CONCURRENCY": "2"}),
+]
 
 
 def submit(http: httpx.Client, parameters: dict, callback_url: str) -> str:
@@ -125,40 +131,30 @@ def main() -> None:
             return rate
 
         x264 = [x264_rate()]
-        with (
-            contextlib.closing(Receiver()) as receiver,
-            service("embedded", postgres=False, env=CALLBACKS) as running,
-        ):
-            running.add_worker()
-            with httpx.Client(base_url=running.url, timeout=60) as http:
-                run_jobs(http, receiver, 1)  # narration into the cache
-            one, cpu, alone_stages = service_rate(running, receiver, args.jobs)
-            print(
-                f"service: 1 worker  {one:5.2f} shorts/min, {cpu:4.1f} core-s a short", flush=True
-            )
+        results = []
+        for label, workers, env in PHASES:
+            results.append(phase(args.jobs, workers, env))
+            rate, cpu, _ = results[-1]
+            print(f"service: {label:24s} {rate:5.2f} shorts/min, {cpu:4.1f} core-s a short")
             x264.append(x264_rate())
-            running.add_worker()
-            two, cpu, paired_stages = service_rate(running, receiver, args.jobs)
-            print(
-                f"service: 2 workers {two:5.2f} shorts/min, {cpu:4.1f} core-s a short", flush=True
-            )
-        x264.append(x264_rate())
 
-    around_one, around_two = statistics.mean(x264[:2]), statistics.mean(x264[1:])
     print(f"shorts : {args.jobs} x {short.duration:.1f} s, final 1080x1920, explainer template")
     print(f"load   : {os.getloadavg()[0]:.2f} (1-min average at the end), {os.cpu_count()} cores")
     print(
         f"x264   : {', '.join(f'{rate:.2f}' for rate in x264)} shorts/min (before, between, after)"
     )
-    print(f"service: 1 worker  {one:5.2f} shorts/min = {one / around_one:.2f}x x264 alone")
-    print(
-        f"service: 2 workers {two:5.2f} shorts/min = {two / around_two:.2f}x x264 alone "
-        "(target 0.85x)"
-    )
+    for index, ((label, _, _), (rate, _, _)) in enumerate(zip(PHASES, results, strict=True)):
+        around = statistics.mean(x264[index : index + 2])
+        target = " (target 0.85x)" if index else ""
+        print(
+            f"service: {label:24s} {rate:5.2f} shorts/min = {rate / around:.2f}x x264 alone{target}"
+        )
+    stages = [job for _, _, jobs in results for job in jobs]
     for stage in ("first_cell", "kernel.wait", "kernel.start"):
-        values = [job[stage] for job in alone_stages + paired_stages]
+        values = [job[stage] for job in stages]
         print(f"{stage:12s}: median {statistics.median(values):.3f} s, max {max(values):.3f} s")
     # With 1 worker a job has the machine to itself, as x264 alone had.
+    alone_stages = results[0][2]
     for stage in ("soundtrack", "encode", "papermill"):
         values = [job[stage] for job in alone_stages]
         print(f"{stage:12s}: median {statistics.median(values):.3f} s with 1 worker")
@@ -168,6 +164,22 @@ def main() -> None:
         f"encode      : {encode / alone:.2f}x x264 alone's median {alone:.2f} s "
         "(the same frames, composed as they are encoded)"
     )
+
+
+def phase(jobs: int, workers: int, env: dict[str, str]) -> tuple[float, float, list[dict]]:
+    """`service_rate` of a service of its own with `workers` worker processes started with
+    `env`, after one job a render at once has put the narration in its cache and started
+    every render process."""
+    at_once = workers * int(env.get("NEUROSHORTS_CONCURRENCY", "1"))
+    with (
+        contextlib.closing(Receiver()) as receiver,
+        service("embedded", postgres=False, env=CALLBACKS | env) as running,
+    ):
+        for _ in range(workers):
+            running.add_worker()
+        with httpx.Client(base_url=running.url, timeout=60) as http:
+            run_jobs(http, receiver, at_once)
+        return service_rate(running, receiver, jobs)
 
 
 def statistics_line(seconds: list[float]) -> str:
