@@ -2,7 +2,8 @@
 
 Embedded mode (file-system broker, SQLite), Redis and RabbitMQ each run the whole flow:
 a render reports its progress and succeeds with a playable MP4 and a signed callback;
-two workers render two jobs at the same time; a cancelled render stops (kernel and
+two workers render two jobs at the same time, as does one worker with --concurrency 2,
+whose renders then share the cores between their encoders; a cancelled render stops (kernel and
 ffmpeg gone) and leaves no output. The PostgreSQL job store runs the first test on Redis.
 """
 
@@ -15,13 +16,15 @@ import pytest
 
 from neuroshorts.apps.service.schemas import FINAL
 from neuroshorts.apps.service.webhooks import SIGNATURE_HEADER, verify
-from support.media import probe
+from neuroshorts.output.cores import cores
+from support.media import probe, x264_options
 from support.process_groups import group_members
 from support.service_stack import (
     LONG_PARAMETERS,
     RENDER_DEADLINE,
     SECRET,
     SHORT_PARAMETERS,
+    running_stack,
     wait_for,
 )
 
@@ -86,6 +89,17 @@ def test_two_workers_render_two_jobs_at_the_same_time(stack):
     assert second["started_at"] < first["finished_at"], "their running intervals overlap"
     for job in (first, second):
         assert probe(job["manifest"]["video"]).frames > 0
+
+
+def test_a_worker_rendering_two_jobs_at_once_shares_the_cores_between_their_encoders(tmp_path):
+    with running_stack(tmp_path, "embedded", workers=1, concurrency=2) as stack:
+        jobs = [stack.submit(SHORT_PARAMETERS) for _ in range(2)]
+        first, second = (stack.wait_state(job["id"], FINAL) for job in jobs)
+    assert first["state"] == second["state"] == "succeeded", (first["error"], second["error"])
+    assert second["started_at"] < first["finished_at"], "they rendered at the same time"
+    for job in (first, second):
+        threads = x264_options(job["manifest"]["video"])["threads"]
+        assert threads == str(max(1, cores() // 2))
 
 
 @pytest.mark.parametrize("stack", BROKERS, indirect=True)
