@@ -135,7 +135,7 @@ def main() -> None:
         for label, workers, env in PHASES:
             results.append(phase(args.jobs, workers, env))
             rate, cpu, _ = results[-1]
-            print(f"service: {label:24s} {rate:5.2f} shorts/min, {cpu:4.1f} core-s a short")
+            print(f"service: {label:26s} {rate:5.2f} shorts/min, {cpu:4.1f} core-s a short")
             x264.append(x264_rate())
 
     print(f"shorts : {args.jobs} x {short.duration:.1f} s, final 1080x1920, explainer template")
@@ -147,7 +147,7 @@ def main() -> None:
         around = statistics.mean(x264[index : index + 2])
         target = " (target 0.85x)" if index else ""
         print(
-            f"service: {label:24s} {rate:5.2f} shorts/min = {rate / around:.2f}x x264 alone{target}"
+            f"service: {label:26s} {rate:5.2f} shorts/min = {rate / around:.2f}x x264 alone{target}"
         )
     stages = [job for _, _, jobs in results for job in jobs]
     for stage in ("first_cell", "kernel.wait", "kernel.start"):

@@ -97,7 +97,7 @@ class Settings(BaseSettings):
         0,
         ge=0,
         description="x264 threads of one render; 0: x264's own (~1.5 a core), best for one "
-        "render at a time. Set for N renders at once (batch, --concurrency N): cores / N",
+        "render at a time. Batch and --concurrency N set cores / N for their N renders",
     )
     headless: bool = Field(False, description="behave as in papermill even in a notebook")
     log_file: Path | None = Field(None, description="unset: data_dir/logs/neuroshorts.log")

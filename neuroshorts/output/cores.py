@@ -1,10 +1,11 @@
 """How renders side by side share the machine's cores: x264's threads for each.
 
 x264's own threading (about 1.5 threads a core, frame-parallel) is the fastest for one
-render at a time, but two renders so threaded on 2 cores spent ~25% more CPU a short
-than on one thread each: 2 workers went from 0.79-0.86x x264 alone to 0.98-0.99x
-(bench/README.md, throughput.py). A runner that starts N renders at once (batch, a
-worker's --concurrency) gives their kernels `shared_cores(N)`; `encode` reads the setting.
+render at a time, but renders so threaded side by side waste CPU on each other: on 2
+cores, two renders on one x264 thread each rendered more shorts a minute than two on
+x264's own threads in every pairing measured (bench/README.md, throughput.py). A runner
+that starts N renders at once (batch, a worker's --concurrency) gives their kernels
+`shared_cores(N)`; `encode` reads the setting.
 """
 
 from __future__ import annotations
