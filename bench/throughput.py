@@ -13,7 +13,7 @@ service  N final-quality reference shorts (the explainer template with render.py
 x264     the very frames of that short, composed beforehand into a raw file, encoded N
          times back to back by the render's own ffmpeg command: the encoder with no
          compositor, kernel, narration or queue. Measured before, between and after the
-         service runs: this machine's speed drifted by up to 25% within minutes, so each
+         service runs: this machine's speed drifted by up to 27% within minutes, so each
          service run is divided by the mean of the x264 runs on either side of it.
 
 The ratio is the service's shorts per minute over x264 alone's (target >= 0.85 with 2
@@ -47,11 +47,11 @@ from support.receiver import Receiver  # tests/support: on the path since `api` 
 
 #: The bench's webhook receiver listens on loopback, which callbacks may not reach unless allowed.
 CALLBACKS = {"NEUROSHORTS_CALLBACK_HOSTS": "127.0.0.1"}
-#: The services measured: a label, worker processes, their environment.
+#: The services measured: a label, worker processes, renders at once in each.
 PHASES = [
-    ("1 worker", 1, {}),
-    ("2 workers, x264's threads", 2, {}),
-    ("1 worker, --concurrency 2", 1, {"NEUROSHORTS_CONCURRENCY": "2"}),
+    ("1 worker", 1, 1),
+    ("2 workers, x264's threads", 2, 1),
+    ("1 worker, --concurrency 2", 1, 2),
 ]
 
 
@@ -132,8 +132,8 @@ def main() -> None:
 
         x264 = [x264_rate()]
         results = []
-        for label, workers, env in PHASES:
-            results.append(phase(args.jobs, workers, env))
+        for label, workers, concurrency in PHASES:
+            results.append(phase(args.jobs, workers, concurrency))
             rate, cpu, _ = results[-1]
             print(f"service: {label:26s} {rate:5.2f} shorts/min, {cpu:4.1f} core-s a short")
             x264.append(x264_rate())
@@ -166,19 +166,19 @@ def main() -> None:
     )
 
 
-def phase(jobs: int, workers: int, env: dict[str, str]) -> tuple[float, float, list[dict]]:
-    """`service_rate` of a service of its own with `workers` worker processes started with
-    `env`, after one job a render at once has put the narration in its cache and started
-    every render process."""
-    at_once = workers * int(env.get("NEUROSHORTS_CONCURRENCY", "1"))
+def phase(jobs: int, workers: int, concurrency: int) -> tuple[float, float, list[dict]]:
+    """`service_rate` of a service of its own with `workers` worker processes of
+    `concurrency` renders each, after one job a render at once has put the narration in its
+    cache and started every render process."""
+    env = CALLBACKS | {"NEUROSHORTS_CONCURRENCY": str(concurrency)}
     with (
         contextlib.closing(Receiver()) as receiver,
-        service("embedded", postgres=False, env=CALLBACKS | env) as running,
+        service("embedded", postgres=False, env=env) as running,
     ):
         for _ in range(workers):
             running.add_worker()
         with httpx.Client(base_url=running.url, timeout=60) as http:
-            run_jobs(http, receiver, at_once)
+            run_jobs(http, receiver, workers * concurrency)
         return service_rate(running, receiver, jobs)
 
 
