@@ -3,9 +3,9 @@
 Frames come from `Short.planes`, composed in yuv420p, the encoder's own format; the
 studio preview shows the same frames converted to RGB (`Short.frame`). They are piped
 raw into the ffmpeg that imageio-ffmpeg ships, one at a time, through a widened pipe,
-while OpenCV composes on one thread: memory stays flat however long the video is, ffmpeg
-does no pixel conversion, and x264 gets nearly all of the CPU (the measurements behind
-each choice: docs/decisions/compositor.md).
+composed on one thread that takes only the CPU x264's threads leave: memory stays flat
+however long the video is, ffmpeg does no pixel conversion, and x264 gets nearly all of
+the CPU (the measurements behind each choice: docs/decisions/compositor.md).
 
 Every file is written under a temporary name and moved into place only when complete,
 so a failed render never leaves a playable-looking half video.
@@ -18,6 +18,7 @@ import logging
 import platform
 import subprocess
 import tempfile
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
@@ -35,6 +36,7 @@ from neuroshorts.captions import CaptionLayer, Page, write_sidecars
 from neuroshorts.errors import RenderError
 from neuroshorts.output.bundle import Bundle
 from neuroshorts.output.files import atomic_path, write_text_atomic
+from neuroshorts.output.idle import run_when_idle
 from neuroshorts.output.manifest import CaptionCue, Manifest
 from neuroshorts.output.progress import FrameCounter
 from neuroshorts.output.timing import Stages
@@ -140,19 +142,9 @@ def encode(short: Short, output: str | Path, quality: Quality, *, progress: bool
         process = subprocess.Popen(command, stdin=subprocess.PIPE, stderr=errors)
         _widen(process.stdin)
         try:
-            frames = tqdm(
-                short.times(),
-                total=short.frame_count,
-                unit="frame",
-                desc=f"render {output.name}",
-                disable=not progress,
-                mininterval=1.0,
-            )
-            counter = FrameCounter(short.frame_count)
             with opencv_on_one_thread():
-                for done, t in enumerate(frames, 1):
-                    process.stdin.write(short.planes(t).buffer.data)
-                    counter.update(done)
+                label = f"render {output.name}"
+                run_when_idle(lambda stop: _feed(short, process.stdin, label, progress, stop))
             process.stdin.close()
         except BrokenPipeError:
             pass  # ffmpeg exited early; its exit status and stderr say why
@@ -166,6 +158,24 @@ def encode(short: Short, output: str | Path, quality: Quality, *, progress: bool
             raise RenderError(f"ffmpeg failed to encode {output.name}: {message}")
     log.info("wrote %s (%d frames)", output, short.frame_count)
     return output
+
+
+def _feed(short: Short, pipe: IO[bytes], label: str, progress: bool, stop: threading.Event) -> None:
+    """Compose every frame of `short` into `pipe`, unless `stop` is set first."""
+    frames = tqdm(
+        short.times(),
+        total=short.frame_count,
+        unit="frame",
+        desc=label,
+        disable=not progress,
+        mininterval=1.0,
+    )
+    counter = FrameCounter(short.frame_count)
+    for done, t in enumerate(frames, 1):
+        if stop.is_set():
+            return
+        pipe.write(short.planes(t).buffer.data)
+        counter.update(done)
 
 
 #: How much a pipe to ffmpeg holds: 1 MB, the most Linux grants any process by default.

@@ -1,6 +1,11 @@
 """The compositor: a real ffmpeg encode of small synthetic shorts, checked from the file."""
 
 import json
+import os
+import signal
+import sys
+import threading
+import time
 
 import numpy as np
 import pytest
@@ -13,10 +18,12 @@ from neuroshorts.output.cores import ENCODER_THREADS
 from neuroshorts.output.encode import QUALITIES, encode, get_quality, render, thumbnail_time
 from neuroshorts.scene import AudioTrack, Canvas, Layer, Short, Span
 from support.media import decoded_audio, decoded_frames, probe, tone_short, x264_options
+from support.process_groups import children
 
 pytestmark = pytest.mark.render
 
 AVCOL_SPC_BT709 = 1
+linux = pytest.mark.skipif(sys.platform != "linux", reason="CPU policies as Linux has them")
 
 
 @pytest.fixture
@@ -135,6 +142,64 @@ def test_a_failing_layer_leaves_no_file_behind(tmp_path):
             QUALITIES["draft"],
             progress=False,
         )
+    assert list(tmp_path.iterdir()) == []
+
+
+class Watching(Layer):
+    """Notes, for every frame composed, its thread's CPU policy and ffmpeg's; at frame
+    `interrupt_at` it interrupts the caller's thread as Ctrl+C or a kernel interrupt does."""
+
+    span = Span()
+
+    def __init__(self, interrupt_at: int | None = None) -> None:
+        self.interrupt_at = interrupt_at
+        self.policies: list[tuple[int, list[int]]] = []
+
+    def patch(self, t, canvas):
+        encoders = children(os.getpid(), "ffmpeg")
+        self.policies.append(
+            (os.sched_getscheduler(0), [os.sched_getscheduler(pid) for pid in encoders])
+        )
+        if len(self.policies) == self.interrupt_at:
+            signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
+        time.sleep(0.01)  # a layer with some work to it, so an interrupt finds frames still to go
+
+
+def composing_threads() -> list[str]:
+    return [thread.name for thread in threading.enumerate() if thread.name.startswith("compose")]
+
+
+@linux
+def test_frames_are_composed_at_idle_priority_behind_ffmpeg_and_the_caller_keeps_its_own(tmp_path):
+    """x264 gets the CPU first (docs/decisions/compositor.md); the caller is not lowered."""
+    layer = Watching()
+    short = Short(Canvas(108, 192), layers=[layer], duration=0.5)
+    encode(short, tmp_path / "clip.mp4", QUALITIES["draft"], progress=False)
+    assert len(layer.policies) == 15
+    assert {policy for policy, _ in layer.policies} == {os.SCHED_IDLE}
+    assert {tuple(encoders) for _, encoders in layer.policies} == {(os.SCHED_OTHER,)}
+    assert os.sched_getscheduler(0) == os.SCHED_OTHER and composing_threads() == []
+
+
+@pytest.fixture
+def interruptible():
+    """SIGINT raising KeyboardInterrupt, as in a kernel running a cell (xdist's workers
+    ignore it)."""
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, before)
+
+
+@linux
+def test_an_interrupted_render_stops_composing_and_leaves_no_encoder_and_no_file(
+    tmp_path, interruptible
+):
+    layer = Watching(interrupt_at=5)
+    short = Short(Canvas(108, 192), layers=[layer], duration=3.0)
+    with pytest.raises(KeyboardInterrupt):
+        encode(short, tmp_path / "clip.mp4", QUALITIES["draft"], progress=False)
+    assert len(layer.policies) <= 6, "the frame being composed is the last"
+    assert composing_threads() == [] and children(os.getpid(), "ffmpeg") == []
     assert list(tmp_path.iterdir()) == []
 
 
