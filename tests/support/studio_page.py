@@ -161,6 +161,26 @@ def audio_state(page) -> dict:
     )
 
 
+def soundtrack_reaches(page, t: float, timeout_ms: float = 10_000) -> bool:
+    """Whether the soundtrack's clock comes to rest at `t` once its data has loaded.
+
+    A new player keeps its place on the wall clock until the browser has read the
+    soundtrack's length, then puts the soundtrack there, so reading it at once races that.
+    """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.wait_for_function(
+            "([t, frame]) => { const a = document.querySelector('.ns-player audio');"
+            " return a.readyState >= 1 && Math.abs(a.currentTime - t) <= frame; }",
+            arg=[t, 1 / FPS],
+            timeout=timeout_ms,
+        )
+    except PlaywrightTimeout:
+        return False
+    return True
+
+
 def seek(page, t: float) -> None:
     """Go to `t` with the player's own go-to field, as a designer would."""
     page.locator(".ns-goto").fill(str(t))
