@@ -31,6 +31,9 @@ _MEL_BANDS = 30
 _SILENCE_BELOW_PEAK_DB = 45
 #: How far (in sounding frames, 10 ms each) a word edge may move to meet a pause.
 _SNAP_FRAMES = 3
+#: Silence this long (s) in the recording is a pause no word straddles; shorter gaps
+#: may be a stop's closure inside a word.
+_PAUSE = 0.1
 #: Largest DTW matrix we build (two of them, float32: about 100 MB); longer audio gets
 #: a coarser hop.
 _MAX_CELLS = 12_000_000
@@ -136,7 +139,8 @@ def align(samples: np.ndarray, rate: int, reference: Speech) -> list[Span]:
 
     Pauses are cut from both before warping (their lengths differ freely between a
     recording and our reading); a word edge that lands next to a cut pause in the
-    recording snaps to it, so a word that follows a pause starts when the sound does.
+    recording snaps to it, so a word that follows a pause starts when the sound does, and
+    no word straddles a pause.
     """
     cells = (len(samples) / rate) * reference.duration * 100 * 100
     hop = 160 if cells <= _MAX_CELLS else math.ceil(160 * math.sqrt(cells / _MAX_CELLS))
@@ -151,20 +155,10 @@ def align(samples: np.ndarray, rate: int, reference: Speech) -> list[Span]:
     last = np.zeros(len(kept_ours), dtype=np.int64)
     np.minimum.at(first, path[:, 0], path[:, 1])
     np.maximum.at(last, path[:, 0], path[:, 1])
-    starts_sound = np.diff(kept_theirs, prepend=-2) > 1
+    gaps = np.diff(kept_theirs, prepend=-2) - 1
+    starts_sound = gaps > 0
     ends_sound = np.diff(kept_theirs, append=len(sounding) + 1) > 1
-
-    def onset(seconds: float) -> float:
-        index = min(
-            np.searchsorted(kept_ours, math.ceil(seconds / seconds_per_frame)), len(kept_ours) - 1
-        )
-        frame = _snap(int(first[index]), starts_sound)
-        return float(kept_theirs[frame]) * seconds_per_frame
-
-    def offset(seconds: float) -> float:
-        index = np.searchsorted(kept_ours, seconds / seconds_per_frame, side="right") - 1
-        frame = _snap(int(last[max(index, 0)]), ends_sound)
-        return float(kept_theirs[frame] + 1) * seconds_per_frame
+    pauses = np.flatnonzero(gaps * seconds_per_frame >= _PAUSE)
 
     logger.debug("warped %d reference frames onto %d", len(kept_ours), len(kept_theirs))
     spans: list[Span] = []
@@ -172,16 +166,44 @@ def align(samples: np.ndarray, rate: int, reference: Speech) -> list[Span]:
         if span is None:
             spans.append(None)
             continue
-        start, end = onset(span[0]), offset(span[1])
-        spans.append((start, max(end, start + seconds_per_frame)))
+        begin = np.searchsorted(kept_ours, math.ceil(span[0] / seconds_per_frame))
+        begin = min(begin, len(kept_ours) - 1)
+        end = max(np.searchsorted(kept_ours, span[1] / seconds_per_frame, side="right") - 1, begin)
+        low, high = _one_side(int(first[begin]), int(last[end]), pauses)
+        start = _snap(low, starts_sound, 0, high)  # start <= high, so stop >= start
+        stop = _snap(high, ends_sound, start, len(ends_sound) - 1)
+        spans.append(
+            (
+                float(kept_theirs[start]) * seconds_per_frame,
+                float(kept_theirs[stop] + 1) * seconds_per_frame,
+            )
+        )
     return spans
 
 
-def _snap(frame: int, edges: np.ndarray) -> int:
+def _one_side(low: int, high: int, pauses: np.ndarray) -> tuple[int, int]:
+    """A word's first and last recording frame as warped, `low` and `high`, kept on one
+    side of each pause (each given as the first frame of sound after it) they straddle.
+
+    A word's edges carried over by the warp may land a few frames across a pause: its
+    reference boundary is a frame or two off, or its sounds resemble the previous word's
+    end ("trescientos | cerca", or a short "it" ending a phrase), and the cut pause makes
+    those frames a whole pause apart. The word keeps the side holding most of its frames.
+    """
+    for pause in pauses[(pauses > low) & (pauses <= high)]:
+        if high - pause + 1 > pause - low:
+            low = int(pause)
+        else:
+            return low, int(pause) - 1
+    return low, high
+
+
+def _snap(frame: int, edges: np.ndarray, lowest: int, highest: int) -> int:
     """The nearest sound edge (start or end of a sounding run) within `_SNAP_FRAMES` kept
-    frames of `frame`, else `frame`: a word that meets a pause begins or ends with it."""
+    frames of `frame` and within [`lowest`, `highest`], else `frame`: a word that meets a
+    pause begins or ends with it."""
     for step in sorted(range(-_SNAP_FRAMES, _SNAP_FRAMES + 1), key=abs):
-        if 0 <= frame + step < len(edges) and edges[frame + step]:
+        if lowest <= frame + step <= highest and edges[frame + step]:
             return frame + step
     return frame
 

@@ -79,6 +79,11 @@ def test_brought_recording_is_timed_within_40_ms_median(
     assert [word.text for word in narration.words] == script.split()
     errors = onset_errors_ms(starts(narration), onsets)
     assert np.median(errors) <= 40 and np.percentile(errors, 95) <= 100, errors
+    # No word a pause away: a word ending a phrase ("sends it |"), or one whose sounds
+    # resemble the end of the phrase before ("trescientos | cerca"), once took the other
+    # side of the pause: 300-860 ms off in 4-8 of 30 English readings and 16 of 20
+    # Spanish pause patterns, measured (docs/decisions/audio-figures.md).
+    assert errors.max() <= 200, errors
 
 
 def test_another_voice_than_the_reference_is_timed_roughly(tmp_path: Path) -> None:
@@ -89,6 +94,7 @@ def test_another_voice_than_the_reference_is_timed_roughly(tmp_path: Path) -> No
     narration = narrate(ENGLISH, tmp_path / "out.wav", f"file:{tmp_path / 'other.wav'}")
     errors = onset_errors_ms(starts(narration), onsets)
     assert np.median(errors) <= 60 and np.percentile(errors, 95) <= 200, errors
+    assert errors.max() <= 250, errors
 
 
 @pytest.mark.parametrize("suffix", [".mp3", ".m4a"])
