@@ -5,9 +5,12 @@ import json
 import os
 
 import fsspec
+import nbval.kernel
 import pytest
 from jupyter_client.kernelspec import get_kernel_spec
+from jupyter_client.manager import KernelManager
 
+from neuroshorts.templates import prestart
 from support.loopback import LoopbackServer, Reply, gcs_emulator, moto_s3, service_account, use_gcs
 
 #: Fixtures that mark every test using them: live services, and module-wide renders.
@@ -40,6 +43,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 # gcsfs is imported, turns that off (README: GCS emulators). Set before any test imports
 # gcsfs, and inherited by the kernels and commands the tests start.
 os.environ["GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT"] = "false"
+
+
+class SocketKernelManager(KernelManager):
+    """nbval's kernels over unix sockets, as the engine's own (`prestart.channels` says
+    why: a TCP port taken by another test's connection killed a notebook's kernel)."""
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**prestart.channels(), **kwargs)
+
+
+nbval.kernel.KernelManager = SocketKernelManager
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -21,9 +21,11 @@ import logging
 import os
 import queue
 import signal
+import sys
 import tempfile
 import threading
 import time
+import uuid
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -93,6 +95,20 @@ class Kernel:
         self.progress_file.unlink(missing_ok=True)
 
 
+def channels() -> dict[str, str]:
+    """How a kernel's manager should reach it: over unix sockets where there are any.
+
+    Over TCP, jupyter_client picks each port by binding port 0 and letting it go, and the
+    kernel binds it a second later; any connection the host opens in between may take it
+    as its own port, and the kernel dies before replying (seen in CI). Sockets have no
+    such race. They are named in the temp dir: given no name, they land in the cwd.
+    """
+    if sys.platform == "win32":
+        return {}
+    name = f"neuroshorts-kernel-{uuid.uuid4().hex[:12]}"
+    return {"transport": "ipc", "ip": os.path.join(tempfile.gettempdir(), name)}
+
+
 def start(background: bool = False, launched: Future[Kernel] | None = None) -> Kernel:
     """Start a kernel and import the engine in it (blocking; seconds, not milliseconds).
 
@@ -106,7 +122,7 @@ def start(background: bool = False, launched: Future[Kernel] | None = None) -> K
     started = time.perf_counter()
     handle, name = tempfile.mkstemp(prefix="neuroshorts-progress-", suffix=".txt")
     os.close(handle)
-    manager = AsyncKernelManager(kernel_name=KERNEL_NAME)
+    manager = AsyncKernelManager(kernel_name=KERNEL_NAME, **channels())
     kernel = Kernel(manager, Path(name), background)
     try:
         run_sync(manager.start_kernel)(

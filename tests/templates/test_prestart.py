@@ -137,6 +137,17 @@ def test_each_run_gets_a_fresh_kernel_started_before_it(template, tmp_path):
     assert counts == list(range(1, len(counts) + 1)), "the engine's import left no trace"
 
 
+def test_a_kernel_is_reached_over_unix_sockets_that_go_with_it(template, tmp_path):
+    kernel = prestart.prepare().result()
+    manager = kernel.manager
+    channels = ("shell", "iopub", "stdin", "hb", "control")
+    sockets = [Path(f"{manager.ip}-{getattr(manager, f'{name}_port')}") for name in channels]
+    assert manager.transport == "ipc" and all(socket.is_socket() for socket in sockets)
+    manifest = templates.run(template, {}, tmp_path / "x.mp4", progress=False)
+    assert witness(manifest)["pid"] == kernel.pid and probe(manifest.video).frames > 0
+    assert not [socket for socket in sockets if socket.exists()], "none is left behind"
+
+
 def test_a_kernel_killed_while_it_waits_is_replaced(template, tmp_path):
     idle = prestart.prepare().result()
     os.kill(idle.pid, signal.SIGKILL)
