@@ -75,7 +75,14 @@ def test_a_render_reports_progress_and_succeeds_with_a_playable_mp4(stack, recei
     (call,) = wait_for(lambda: receiver.calls_to(path), 60, "the callback")
     assert verify(call.body, call.headers[SIGNATURE_HEADER], SECRET)
     assert json.loads(call.body)["state"] == "succeeded"
-    delivered = stack.job(job["id"])["webhook"]
+
+    def recorded() -> dict | None:
+        """The sender records the delivery once the receiver's reply is back, a moment
+        after the receiver has the call."""
+        webhook = stack.job(job["id"])["webhook"]
+        return webhook if webhook["state"] != "pending" else None
+
+    delivered = wait_for(recorded, 10, "the delivery's record")
     assert delivered["state"] == "delivered" and len(delivered["deliveries"]) == 1
 
 
