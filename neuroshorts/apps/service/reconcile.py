@@ -24,6 +24,7 @@ with the same `send`.
 
 from __future__ import annotations
 
+import codecs
 import logging
 import threading
 from collections.abc import Sequence
@@ -125,6 +126,11 @@ class Reconciler:
         self._thread = threading.Thread(target=self._run, name="reconciler", daemon=True)
 
     def start(self) -> None:
+        # The thread's first broker connection and the server's first address lookup
+        # each load the idna codec on first use; two threads importing it at once met a
+        # CPython import race (KeyError 'stringprep', the API exiting at start; seen once
+        # in CI). Loaded before the thread exists, it is never imported concurrently.
+        codecs.lookup("idna")
         self._thread.start()
 
     def stop(self) -> None:

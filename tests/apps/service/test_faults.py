@@ -12,6 +12,9 @@ bench/faults.py runs the same drill with 200 jobs).
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import textwrap
 import threading
 import time
 
@@ -63,6 +66,32 @@ def test_the_faults_hit_work_in_flight_and_the_service_recovered_it(drill):
 
 
 # -- the reconciler's side of it, one fault at a time, on a Redis of our own --------------
+
+
+def test_the_reconciler_thread_starts_with_the_idna_codec_already_loaded(tmp_path):
+    """Its first connection and the API's first address lookup load that codec; two
+    threads importing it at once met CPython's import race (the API died at start in CI)."""
+    code = textwrap.dedent(f"""
+        import sys, threading
+        from neuroshorts.apps.service.queue import make_celery
+        from neuroshorts.apps.service.reconcile import Reconciler
+        from neuroshorts.apps.service.store import JobStore
+        from neuroshorts.settings import Settings
+
+        settings = Settings(data_dir={str(tmp_path)!r})
+        reconciler = Reconciler(JobStore(settings.database_url), settings, make_celery(settings))
+        loaded = []
+        reconciler._thread = threading.Thread(
+            target=lambda: loaded.append("encodings.idna" in sys.modules)
+        )
+        assert "encodings.idna" not in sys.modules, "a fresh process has not loaded it yet"
+        reconciler.start()
+        reconciler._thread.join()
+        print(loaded)
+    """)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[True]"
 
 
 @pytest.fixture
