@@ -14,7 +14,10 @@ moviepy  MoviePy `CompositeVideoClip` of the same composition (the same backgrou
 cli      optional (`--cli`): the whole `neuroshorts render explainer` of the same script
          (kernel start, narration from the cache, encode), against x264 alone encoding
          that render's own frames ("x264 cli"): the template's short lasts as long as its
-         narration (~25 s, not 30 s) and has word-highlighted captions.
+         narration (~25 s, not 30 s) and has word-highlighted captions. Both also report
+         their CPU (every process: command, kernel, ffmpeg), and with it the CLI's floor
+         on this machine: its CPU spread over every core, the soonest any schedule of
+         that work could finish.
 compositor  the compositor's own cost, whatever the encoder: CPU milliseconds per frame
          to compose every frame of the short (all threads, no encode, no pipe), at the
          quality's size and at draft size.
@@ -33,6 +36,7 @@ import argparse
 import json
 import math
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -283,6 +287,12 @@ def _timed(action: Callable[[], object]) -> float:
     return time.perf_counter() - started
 
 
+def children_cpu() -> float:
+    """CPU seconds of every child process this one has waited for (and of theirs)."""
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
@@ -306,6 +316,7 @@ def main() -> None:
         "cli": [],
         "x264 cli": [],
     }
+    cpu: dict[str, list[float]] = {"cli": [], "x264 cli": []}
     with tempfile.TemporaryDirectory(prefix="neuroshorts-bench-") as tmp, ExitStack() as stack:
         workdir = Path(tmp)
         for seconds in args.rss_seconds:  # warm the narration cache for the RSS children
@@ -330,9 +341,13 @@ def main() -> None:
                 mp4 = workdir / "moviepy.mp4"
                 times["moviepy"].append(moviepy_render(short, pages, mp4, args.quality))
             if args.cli:
+                before = children_cpu()
                 times["cli"].append(cli_render(workdir / "cli.mp4", args.quality))
+                cpu["cli"].append(children_cpu() - before)
+                before = children_cpu()
                 x264_cli = encoder_alone(cli_sized, cli_raw, workdir / "x264-cli.mp4", args.quality)
                 times["x264 cli"].append(x264_cli)
+                cpu["x264 cli"].append(children_cpu() - before)
             print(
                 f"run {run + 1}: "
                 + ", ".join(
@@ -366,6 +381,16 @@ def main() -> None:
         print(
             f"ratio   : whole CLI render {cli / own:.2f}x x264 alone on the frames of its own "
             f"{cli_short.duration:.1f} s short ({own:.1f} s)"
+        )
+        work, alone, cores = (
+            statistics.median(cpu["cli"]),
+            statistics.median(cpu["x264 cli"]),
+            os.cpu_count() or 1,
+        )
+        print(
+            f"cpu     : whole CLI render {work:.1f} core-s, x264 alone {alone:.1f} core-s; "
+            f"on {cores} cores the CLI's work cannot finish before {work / cores:.1f} s, "
+            f"{work / cores / own:.2f}x x264 alone (its floor here)"
         )
     for seconds, peaks in rss.items():
         python, ffmpeg = peaks["python_mb"], peaks["ffmpeg_mb"]
