@@ -382,15 +382,13 @@ def main() -> None:
             f"ratio   : whole CLI render {cli / own:.2f}x x264 alone on the frames of its own "
             f"{cli_short.duration:.1f} s short ({own:.1f} s)"
         )
-        work, alone, cores = (
-            statistics.median(cpu["cli"]),
-            statistics.median(cpu["x264 cli"]),
-            os.cpu_count() or 1,
-        )
+        work, alone = statistics.median(cpu["cli"]), statistics.median(cpu["x264 cli"])
+        cores = os.cpu_count() or 1
+        soonest = max(work / cores, own)  # nor before the encoder it waits for
         print(
             f"cpu     : whole CLI render {work:.1f} core-s, x264 alone {alone:.1f} core-s; "
-            f"on {cores} cores the CLI's work cannot finish before {work / cores:.1f} s, "
-            f"{work / cores / own:.2f}x x264 alone (its floor here)"
+            f"on {cores} cores the CLI's work cannot finish before {soonest:.1f} s, "
+            f"{soonest / own:.2f}x x264 alone (its floor here)"
         )
     for seconds, peaks in rss.items():
         python, ffmpeg = peaks["python_mb"], peaks["ffmpeg_mb"]
