@@ -3,8 +3,10 @@
 Every style goes through here, so outline, shadow and boxes look the same whichever
 style a template picks. A page is drawn back to front: boxes, the text's soft shadow,
 then the outlined text. Each word is rasterised once per look (colour, scale) as a
-small tile with its own shadow, so a new state of a page (the next active word, the
-next step of a pop) costs a few tile blends, not text layout and blurring.
+small tile, so a new state of a page (the next active word, the next step of a pop)
+costs a few tile blends, not text layout. A word's soft shadow is blurred once per size
+and is shared by its colours: it is made from the tile's alpha alone, which the word's
+colour changes only through its opacity.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ class PageRenderer:
         self.look = look
         self.reach = reach
         self._tiles: dict[tuple[int, str, float], _Tile] = {}
+        self._shadows: dict[tuple[int, float, int], tuple[Image.Image, int]] = {}
 
     def render(self, looks: Sequence[WordLook]) -> np.ndarray:
         """The HxWx4 straight-alpha caption image of the page with these word looks."""
@@ -85,7 +88,10 @@ class PageRenderer:
         )
         if self.reach.shadow_offset <= 0:
             return _Tile(text, x, y)
-        shadow, margin = _shadow(text, self.look, self.layout.size)
+        key = (word.index, word_look.scale, rgba(word_look.fill)[3])
+        if key not in self._shadows:
+            self._shadows[key] = _shadow(text, self.look, self.layout.size)
+        shadow, margin = self._shadows[key]
         offset = round(self.look.shadow_offset * self.layout.size)
         return _Tile(text, x, y, shadow, x - margin + offset, y - margin + offset)
 

@@ -269,6 +269,21 @@ def test_karaoke_renders_each_active_word_state_once_and_reuses_it(monkeypatch):
     assert frames[0] is frames[5] and frames[0] is not frames[13]
 
 
+@pytest.mark.parametrize("active_fill", ["#ffd60a", "#ffd60a80"])
+def test_a_page_state_drawn_after_others_is_the_one_a_fresh_layer_draws(active_fill):
+    """Tiles and shadows kept from earlier states of a page (the active word's shadow is
+    shared by its colours) must not change how a later state looks, even when the active
+    colour is translucent and so casts a fainter shadow."""
+    words = words_at("one two three")
+    look = CaptionLook(active_fill=active_fill)
+    walked = CaptionLayer(paginate(words), "karaoke", look)
+    for t in (0.1, 0.5):  # word one spoken, then word two
+        walked.patch(t, SMALL)
+    later = walked.patch(0.9, SMALL).pixels  # word three spoken
+    fresh = CaptionLayer(paginate(words), "karaoke", look).patch(0.9, SMALL).pixels
+    np.testing.assert_array_equal(later, fresh)
+
+
 def test_pop_word_grows_then_settles_within_its_animation():
     layer = CaptionLayer(paginate(words_at("one two three")), "pop")
     heights = [layer.patch(0.4 + dt, SMALL).pixels.shape for dt in (0.0, 0.12, 0.3)]
