@@ -96,8 +96,8 @@ class Settings(BaseSettings):
     encoder_threads: int = Field(
         0,
         ge=0,
-        description="x264 threads of one render; 0: x264's own (~1.5 a core), best for one "
-        "render at a time. Batch and --concurrency N set cores / N for their N renders",
+        description="x264 threads of one render; 0: x264's own (~1.5 a core) for a render "
+        "that starts encoding alone, else cores / the renders encoding on the machine",
     )
     headless: bool = Field(False, description="behave as in papermill even in a notebook")
     log_file: Path | None = Field(None, description="unset: data_dir/logs/neuroshorts.log")

@@ -34,7 +34,7 @@ from typing import Any
 from neuroshorts import templates
 from neuroshorts.errors import BatchError, ParameterError, RunCancelled, TemplateRunError
 from neuroshorts.output.bundle import VIDEO, is_video_name
-from neuroshorts.output.cores import cores, shared_cores
+from neuroshorts.output.cores import cores
 from neuroshorts.output.progress import Progress
 from neuroshorts.templates import prestart
 
@@ -299,7 +299,6 @@ def run_batch(
                 stop,
                 reports,
                 unstarted,
-                shared_cores(workers),
             ),
         ) as pool,
     ):
@@ -430,12 +429,9 @@ _reports: Any = None
 _unstarted: Any = None
 
 
-def _worker_setup(
-    queue: Any, level: int, stop: Any, reports: Any, unstarted: Any, env: dict[str, str]
-) -> None:
-    """Log through the parent, leave Ctrl-C to it, encode on its share of the cores (`env`,
-    which its kernels inherit), and get the first row ready: its kernel started,
-    papermill imported.
+def _worker_setup(queue: Any, level: int, stop: Any, reports: Any, unstarted: Any) -> None:
+    """Log through the parent, leave Ctrl-C to it, and get the first row ready: its
+    kernel started, papermill imported.
 
     A worker that took SIGINT itself would die between rows and break the pool; the
     parent instead sets `stop`, which cancels running renders (their kernels and ffmpeg
@@ -444,7 +440,6 @@ def _worker_setup(
     global _stop, _reports, _unstarted
     _stop, _reports, _unstarted = stop, reports, unstarted
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    os.environ.update(env)  # this process renders nothing else
     logger = logging.getLogger("neuroshorts")
     logger.handlers[:] = [logging.handlers.QueueHandler(queue)]
     logger.setLevel(level)

@@ -3,27 +3,75 @@
 x264's own threading (about 1.5 threads a core, frame-parallel) is the fastest for one
 render at a time, but renders so threaded side by side waste CPU on each other: on 2
 cores, two renders on one x264 thread each rendered more shorts a minute than two on
-x264's own threads in every pairing measured (bench/README.md, throughput.py). A runner
-that starts N renders at once (batch, a worker's --concurrency) gives their kernels
-`shared_cores(N)`; `encode` reads the setting.
+x264's own threads in every pairing measured (bench/README.md, throughput.py). So an
+encode that starts while other renders on this machine are encoding takes an equal share
+of the cores, and one that starts alone keeps x264's own threads.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
 
 from neuroshorts.settings import PREFIX, settings
 
-#: The variable of `Settings.encoder_threads`, which a runner sets for its renders' kernels.
+#: The variable of `Settings.encoder_threads`: x264's threads set by hand.
 ENCODER_THREADS = f"{PREFIX}ENCODER_THREADS"
 
 
-def shared_cores(renders: int) -> dict[str, str]:
-    """The environment for `renders` renders side by side on this machine: x264 on an
-    equal share of its cores, unless `encoder_threads` is set already."""
-    if renders <= 1 or settings().encoder_threads:
-        return {}
-    return {ENCODER_THREADS: str(max(1, cores() // renders))}
+@contextlib.contextmanager
+def encoder_threads() -> Iterator[int | None]:
+    """x264's threads for an encode that runs inside the block: `encoder_threads` if
+    set, else None (x264's own) when no other render on this machine is encoding, else
+    cores ÷ the renders encoding, this one included.
+
+    Every encode holds a lock on a file of its own in a folder that each process of this
+    user on the machine sees (in the temp dir), so the others count it. Celery's
+    concurrency cannot: it knows its own pool, not a second worker, a batch or a CLI
+    render beside it. The OS releases a dead render's lock, and whoever counts next
+    removes its file.
+    """
+    folder = Path(tempfile.gettempdir()) / f"neuroshorts-encoders-{os.getuid()}"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    name = f"{os.getpid()}-{uuid.uuid4().hex}"
+    # Locked before it gets the name the others count, so none takes it for a dead one's.
+    with open(folder / f"{name}.tmp", "w") as mine:
+        fcntl.flock(mine, fcntl.LOCK_EX)
+        slot = folder / f"{name}.lock"
+        os.replace(mine.name, slot)
+        try:
+            yield settings().encoder_threads or _share(1 + _others(folder, slot))
+        finally:
+            slot.unlink(missing_ok=True)
+
+
+def _others(folder: Path, mine: Path) -> int:
+    """Encodes whose lock is held, other than `mine`; the files of dead ones are removed."""
+    held = 0
+    for slot in folder.glob("*.lock"):
+        if slot == mine:
+            continue
+        try:
+            with open(slot) as other:
+                try:
+                    fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    held += 1
+                else:
+                    slot.unlink(missing_ok=True)
+        except FileNotFoundError:
+            continue  # it ended while we looked
+    return held
+
+
+def _share(renders: int) -> int | None:
+    """x264's threads for one of `renders` encodes at once: None (its own) for one alone."""
+    return None if renders <= 1 else max(1, cores() // renders)
 
 
 def cores() -> int:

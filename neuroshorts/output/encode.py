@@ -35,13 +35,13 @@ import neuroshorts
 from neuroshorts.captions import CaptionLayer, Page, write_sidecars
 from neuroshorts.errors import RenderError
 from neuroshorts.output.bundle import Bundle
+from neuroshorts.output.cores import encoder_threads
 from neuroshorts.output.files import atomic_path, write_text_atomic
 from neuroshorts.output.idle import run_when_idle
 from neuroshorts.output.manifest import CaptionCue, Manifest
 from neuroshorts.output.progress import FrameCounter
 from neuroshorts.output.timing import Stages
 from neuroshorts.scene import Short
-from neuroshorts.settings import settings
 
 log = logging.getLogger(__name__)
 
@@ -89,8 +89,11 @@ _BT709_TV = [
 ]
 
 
-def ffmpeg_command(short: Short, output: Path, quality: Quality) -> list[str]:
-    """The ffmpeg invocation that encodes raw yuv420p frames from stdin plus the audio."""
+def ffmpeg_command(
+    short: Short, output: Path, quality: Quality, threads: int | None = None
+) -> list[str]:
+    """The ffmpeg invocation that encodes raw yuv420p frames from stdin plus the audio,
+    x264 on `threads` threads (None: its own)."""
     canvas = short.canvas
     command = [
         imageio_ffmpeg.get_ffmpeg_exe(),
@@ -119,7 +122,7 @@ def ffmpeg_command(short: Short, output: Path, quality: Quality) -> list[str]:
         *_BT709_TV,
         "-c:v",
         "libx264",
-        *(["-threads:v", str(threads)] if (threads := settings().encoder_threads) else []),
+        *(["-threads:v", str(threads)] if threads else []),
         "-preset",
         quality.preset,
         "-crf",
@@ -136,8 +139,12 @@ def ffmpeg_command(short: Short, output: Path, quality: Quality) -> list[str]:
 def encode(short: Short, output: str | Path, quality: Quality, *, progress: bool = True) -> Path:
     """Encode `short` (at its own canvas size) to an H.264/AAC MP4 at `output`."""
     output = Path(output)
-    with atomic_path(output) as partial, tempfile.TemporaryFile() as errors:
-        command = ffmpeg_command(short, partial, quality)
+    with (
+        atomic_path(output) as partial,
+        tempfile.TemporaryFile() as errors,
+        encoder_threads() as threads,
+    ):
+        command = ffmpeg_command(short, partial, quality, threads)
         log.debug("ffmpeg: %s", " ".join(command))
         process = subprocess.Popen(command, stdin=subprocess.PIPE, stderr=errors)
         _widen(process.stdin)

@@ -12,8 +12,7 @@ import pytest
 
 from neuroshorts.apps import batch
 from neuroshorts.errors import BatchError
-from neuroshorts.output.cores import cores
-from support.media import probe, x264_options
+from support.media import probe
 from support.terminal import run_in_terminal
 
 NEUROSHORTS = str(Path(sys.executable).parent / "neuroshorts")
@@ -199,14 +198,6 @@ def test_rows_render_in_parallel_to_real_draft_shorts(rendered):
         info = probe(folder / "out" / f"{row}.mp4")
         assert (info.video_codec, info.width, info.height) == ("h264", 540, 960)
         assert info.audio_codec == "aac" and info.duration > 0.5
-
-
-def test_rows_rendering_side_by_side_share_the_cores_between_their_encoders(rendered):
-    folder, _ = rendered
-    side_by_side = min(cores(), 3)  # one row a core, three rows
-    for row in (1, 2):
-        threads = x264_options(folder / "out" / f"{row}.mp4")["threads"]
-        assert threads == str(max(1, cores() // side_by_side))
 
 
 def test_each_render_records_its_row_values_over_the_common_ones(rendered):

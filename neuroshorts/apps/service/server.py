@@ -18,7 +18,6 @@ from celery import platforms
 
 from neuroshorts import templates
 from neuroshorts.media import storage
-from neuroshorts.output.cores import shared_cores
 from neuroshorts.settings import Settings
 from neuroshorts.templates.processes import pid_alive
 
@@ -81,8 +80,6 @@ def run_worker(settings: Settings) -> None:
     # Renders a killed worker left half-done on this disk (a remote output's work folder).
     storage.discard_stale_work(pid_alive)
     app = worker_app(settings)
-    # Not a settings read: what the pool's renders inherit, x264 on their share of the cores.
-    os.environ.update(shared_cores(settings.concurrency))
     # Once, before Celery forks its pool: every pool process starts with papermill loaded.
     templates.load_runner()
     log.info("worker on %s, queue %s", _redacted(settings.broker_url), settings.queue)
