@@ -5,11 +5,11 @@ service  N final-quality reference shorts (the explainer template with render.py
          to a real `neuroshorts api` (embedded broker, SQLite): shorts per minute from the
          first submit to the last job's webhook callback (received on loopback, as n8n
          learns of a render's end). Three services, one after the other: 1 worker; 2
-         workers whose renders encode on x264's own threads (as two worker processes on
-         one machine do unless NEUROSHORTS_ENCODER_THREADS is set); 1 worker with
-         --concurrency 2, whose two renders at once share the cores (one x264 thread each
-         on 2 cores). Before the timing, a job a render at once puts the narration in the
-         service's cache and starts every render process.
+         workers; 1 worker with --concurrency 2. Two renders at once either way: an
+         encode that starts while the other encodes takes its share of the cores (one
+         x264 thread on 2 cores), one that starts alone x264's own threads. Before the
+         timing, a job a render at once puts the narration in the service's cache and
+         starts every render process.
 x264     the very frames of that short, composed beforehand into a raw file, encoded N
          times back to back by the render's own ffmpeg command: the encoder with no
          compositor, kernel, narration or queue. Measured before, between and after the
@@ -50,7 +50,7 @@ CALLBACKS = {"NEUROSHORTS_CALLBACK_HOSTS": "127.0.0.1"}
 #: The services measured: a label, worker processes, renders at once in each.
 PHASES = [
     ("1 worker", 1, 1),
-    ("2 workers, x264's threads", 2, 1),
+    ("2 workers", 2, 1),
     ("1 worker, --concurrency 2", 1, 2),
 ]
 
