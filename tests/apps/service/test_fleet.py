@@ -16,7 +16,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -312,12 +311,11 @@ def test_a_fleet_without_shared_disk_renders_into_the_bucket(fleet):
     # A worker SIGKILLed mid-render: the other one renders the job, nothing is lost.
     long_job = fleet.submit({"duration": 30.0})
     running = wait_for(
-        lambda: (j := fleet.job(long_job))["state"] == "running" and fleet.holder(j) and j,
+        lambda: (j := fleet.job(long_job))["stage"] == "encode" and fleet.holder(j) and j,
         DEADLINE,
-        "the long job to be rendering",
-        every=0.2,
+        "the long job to be encoding",
+        every=0.1,
     )
-    time.sleep(1.0)  # into the encode
     victim = fleet.holder(running)
     other = {"worker-a", "worker-b"} - {victim}
     fleet.kill(victim)
