@@ -431,7 +431,8 @@ _unstarted: Any = None
 
 def _worker_setup(queue: Any, level: int, stop: Any, reports: Any, unstarted: Any) -> None:
     """Log through the parent, leave Ctrl-C to it, and get the first row ready: its
-    kernel started, papermill imported.
+    kernel started (this process's kernels are forked, `prestart.fork_kernels`),
+    papermill imported.
 
     A worker that took SIGINT itself would die between rows and break the pool; the
     parent instead sets `stop`, which cancels running renders (their kernels and ffmpeg
@@ -444,5 +445,6 @@ def _worker_setup(queue: Any, level: int, stop: Any, reports: Any, unstarted: An
     logger.handlers[:] = [logging.handlers.QueueHandler(queue)]
     logger.setLevel(level)
     logger.propagate = False
+    prestart.fork_kernels()
     prestart.prepare()
     templates.load_runner()

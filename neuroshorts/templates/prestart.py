@@ -5,8 +5,9 @@ OpenCV, Pillow, PyAV, onnxruntime...): several seconds on a 2-core machine, the 
 for a 6 s draft as for a 60 s short. So a kernel is started ahead, with the engine
 imported: a worker (the service's, a batch's) prepares the next job's kernel while the
 current job renders, and a single `neuroshorts render` starts its kernel beside its own
-imports. Each kernel serves one run and is shut down with it: no variable, module state
-or cache passes from one job to the next.
+imports. A worker's kernels are forks of a server that has imported all of that once
+(`forkserver.py`, `fork_kernels`). Each kernel serves one run and is shut down with it:
+no variable, module state or cache passes from one job to the next.
 
 A run adopts its kernel through papermill's engine registry (`kernel.ENGINE`): papermill's
 own nbclient engine, handed the started kernel instead of starting one. Only the
@@ -29,11 +30,14 @@ import uuid
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from neuroshorts.errors import KernelError
 from neuroshorts.output import progress
 from neuroshorts.templates import priority, processes
+
+if TYPE_CHECKING:
+    from neuroshorts.templates.forkserver import ForkServer
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +127,14 @@ def start(background: bool = False, launched: Future[Kernel] | None = None) -> K
     handle, name = tempfile.mkstemp(prefix="neuroshorts-progress-", suffix=".txt")
     os.close(handle)
     manager = AsyncKernelManager(kernel_name=KERNEL_NAME, **channels())
+    if _server is not None:
+        from neuroshorts.templates.forkserver import ForkedProvisioner
+
+        manager.kernel_id = str(uuid.uuid4())
+        manager.provisioner = ForkedProvisioner(
+            kernel_id=manager.kernel_id, kernel_spec=manager.kernel_spec, parent=manager
+        )
+        manager.provisioner.server, manager.provisioner.background = _server, background
     kernel = Kernel(manager, Path(name), background)
     try:
         run_sync(manager.start_kernel)(
@@ -130,7 +142,7 @@ def start(background: bool = False, launched: Future[Kernel] | None = None) -> K
             env=KERNEL_ENV | os.environ | {progress.ENV: name},
             extra_arguments=list(ARGUMENTS),
         )
-        if background:
+        if background and _server is None:
             priority.make_background(kernel.pid)
         if launched is not None:
             launched.set_result(kernel)
@@ -236,6 +248,19 @@ class Pending:
 
 _lock = threading.Lock()
 _spare: Pending | None = None
+_server: ForkServer | None = None
+
+
+def fork_kernels() -> None:
+    """Start this process's kernels from now on as forks of a server that has the engine
+    imported (`forkserver.py`): for a process that runs many templates, a worker or a
+    batch. A single run gains nothing, the server's own start costs what it saves."""
+    global _server
+    from neuroshorts.templates.forkserver import ForkServer
+
+    with _lock:
+        if _server is None:
+            _server = ForkServer()
 
 
 def prepare(background: bool = False) -> Future[Kernel]:

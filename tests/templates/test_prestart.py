@@ -1,6 +1,7 @@
 """Kernels started before the run: each run still gets a fresh one, a dead one is replaced,
 a cancelled run on a pre-started kernel leaves no process behind, and a stopping process
-does not wait for a kernel still starting.
+does not wait for a kernel still starting. Each as a single run starts its kernels and as
+a worker forks them (`forkserver.py`).
 
 Real kernels and real renders of a tiny template written here: it shows the kernel's pid
 and whatever an earlier run could have left in the kernel (a variable, a module's state).
@@ -23,6 +24,7 @@ from neuroshorts import templates
 from neuroshorts.errors import KernelError, RunCancelled
 from neuroshorts.output.progress import Progress
 from neuroshorts.templates import prestart
+from neuroshorts.templates.forkserver import ForkServer
 from neuroshorts.templates.processes import group_alive, pid_alive
 from support.media import probe
 from support.process_groups import children
@@ -38,7 +40,8 @@ quality: str = "draft"  # [draft|final] draft is 540x960
 WITNESS = """\
 left_by_an_earlier_run = (globals().get("carried"), getattr(visuals, "carried", None))
 carried = visuals.carried = color
-{"pid": os.getpid(), "left": left_by_an_earlier_run}
+drawn = (numpy.random.randint(2**62), random.getrandbits(62))  # a fork copies random state
+{"pid": os.getpid(), "left": left_by_an_earlier_run, "random": drawn}
 """
 #: Matrix products as a render's soundtrack makes them, and how much CPU the kernel's
 #: other threads took meanwhile (OpenBLAS's, had it split the products).
@@ -75,7 +78,7 @@ def template(tmp_path_factory) -> Path:
             "# Witness\n\nShows its kernel and what an earlier run left."
         ),
         nbformat.v4.new_code_cell(
-            "import os\nimport threading\nimport time\n\nimport numpy\n\n"
+            "import os\nimport random\nimport threading\nimport time\n\nimport numpy\n\n"
             "from neuroshorts import visuals\n"
             "from neuroshorts.output.encode import render\n"
             "from neuroshorts.scene import Canvas, Short, Span"
@@ -96,6 +99,19 @@ def no_spare_left():
     prestart.discard_spare()
 
 
+@pytest.fixture(params=["started", "forked"])
+def kernels(request, monkeypatch):
+    """Kernels started from their command (a single run), or forked (a worker)."""
+    if request.param == "started":
+        yield
+        return
+    server = ForkServer()
+    monkeypatch.setattr(prestart, "_server", server)
+    yield
+    prestart.discard_spare()
+    server.close()
+
+
 def dead(pid: int, within: float = 30.0) -> bool:
     """Whether `pid` is dead, or dies within `within` seconds."""
     deadline = time.monotonic() + within
@@ -113,10 +129,11 @@ def shown(manifest, word: str) -> dict:
 
 def witness(manifest) -> dict:
     """What the run's witness cell showed: its kernel's pid and what it found left over."""
-    return shown(manifest, "carried")
+    shows = shown(manifest, "carried")
+    return {"pid": shows["pid"], "left": shows["left"]}
 
 
-def test_each_run_gets_a_fresh_kernel_started_before_it(template, tmp_path):
+def test_each_run_gets_a_fresh_kernel_started_before_it(kernels, template, tmp_path):
     ready = prestart.prepare().result()  # a worker prepares its first job's kernel
     first = templates.run(
         template, {"color": "#ff0000"}, tmp_path / "1.mp4", progress=False, next_kernel=True
@@ -129,6 +146,8 @@ def test_each_run_gets_a_fresh_kernel_started_before_it(template, tmp_path):
         "nothing the first run set, in its namespace or in a module, reaches the second"
     )
     assert spare.pid != ready.pid and not pid_alive(ready.pid) and not pid_alive(spare.pid)
+    drawn = [shown(manifest, "carried")["random"] for manifest in (first, second)]
+    assert drawn[0][0] != drawn[1][0] and drawn[0][1] != drawn[1][1], "each its own randomness"
     for manifest in (first, second):
         assert probe(manifest.video).frames > 0
         assert {"kernel.start", "kernel.wait", "first_cell"} <= set(manifest.stages)
@@ -137,7 +156,7 @@ def test_each_run_gets_a_fresh_kernel_started_before_it(template, tmp_path):
     assert counts == list(range(1, len(counts) + 1)), "the engine's import left no trace"
 
 
-def test_a_kernel_is_reached_over_unix_sockets_that_go_with_it(template, tmp_path):
+def test_a_kernel_is_reached_over_unix_sockets_that_go_with_it(kernels, template, tmp_path):
     kernel = prestart.prepare().result()
     manager = kernel.manager
     channels = ("shell", "iopub", "stdin", "hb", "control")
@@ -148,7 +167,7 @@ def test_a_kernel_is_reached_over_unix_sockets_that_go_with_it(template, tmp_pat
     assert not [socket for socket in sockets if socket.exists()], "none is left behind"
 
 
-def test_a_kernel_killed_while_it_waits_is_replaced(template, tmp_path):
+def test_a_kernel_killed_while_it_waits_is_replaced(kernels, template, tmp_path):
     idle = prestart.prepare().result()
     os.kill(idle.pid, signal.SIGKILL)
     assert dead(idle.pid)  # SIGKILL is not instant: the kernel is a dead one, not a dying one
@@ -158,7 +177,7 @@ def test_a_kernel_killed_while_it_waits_is_replaced(template, tmp_path):
     assert not pid_alive(idle.pid), "the dead kernel was reaped, not left a zombie"
 
 
-def test_cancelling_a_run_on_a_prestarted_kernel_leaves_no_process(template, tmp_path):
+def test_cancelling_a_run_on_a_prestarted_kernel_leaves_no_process(kernels, template, tmp_path):
     kernel = prestart.prepare().result()
     cancel, reports = threading.Event(), []
 
@@ -183,7 +202,7 @@ def test_cancelling_a_run_on_a_prestarted_kernel_leaves_no_process(template, tmp
 
 
 @pytest.mark.skipif(os.cpu_count() < 2, reason="with one core OpenBLAS starts no threads")
-def test_a_render_kernel_keeps_numpys_matrix_products_on_one_thread(template, tmp_path):
+def test_a_render_kernel_keeps_numpys_matrix_products_on_one_thread(kernels, template, tmp_path):
     """OpenBLAS would split them over every core, its threads spinning between products:
     CPU taken from x264 for no gain (prestart.KERNEL_ENV)."""
     manifest = templates.run(template, {}, tmp_path / "x.mp4", progress=False)

@@ -17,7 +17,8 @@ def worker_app(settings: Settings) -> Celery:
 
     The worker (and every kernel it starts) fetches media under the service's scheme
     policy from here on: a request cannot make it read its own files. Each worker
-    process keeps the next job's kernel started (`prestart`), from its start on.
+    process keeps the next job's kernel started (`prestart`), from its start on, each
+    forked from a server of its own that has the engine imported.
     """
     app = queue.make_celery(settings)
     references.apply_to_process(settings)
@@ -28,6 +29,7 @@ def worker_app(settings: Settings) -> Celery:
         return execute.run_job(job_id, settings)
 
     def prepare_kernel(**_: Any) -> None:
+        prestart.fork_kernels()
         prestart.prepare(background)
 
     def discard_kernel(**_: Any) -> None:

@@ -1,0 +1,89 @@
+"""The fork server a worker starts its kernels from (`forkserver.py`): it forks from one
+thread, a background kernel is background CPU work from its first thread, and when the
+process that started the server dies, the server and its kernels go too.
+
+Real kernels forked from a real server; the runs themselves are in test_prestart.py.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from neuroshorts.templates import prestart
+from neuroshorts.templates.forkserver import ForkServer
+from neuroshorts.templates.processes import pid_alive
+
+pytestmark = [pytest.mark.skipif(sys.platform != "linux", reason="reads /proc"), pytest.mark.render]
+
+#: A worker's process: forks one kernel, says who is who, then waits to be killed.
+HOST = """\
+import time
+from neuroshorts.templates import prestart
+prestart.fork_kernels()
+kernel = prestart.prepare().result()
+print(prestart._server.process.pid, kernel.pid, flush=True)
+time.sleep(600)
+"""
+
+
+@pytest.fixture
+def server(monkeypatch):
+    server = ForkServer()
+    monkeypatch.setattr(prestart, "_server", server)
+    yield server
+    prestart.discard_spare()
+    server.close()
+
+
+def threads(pid: int) -> list[Path]:
+    return list(Path(f"/proc/{pid}/task").iterdir())
+
+
+def dies(pid: int, within: float = 30.0) -> bool:
+    deadline = time.monotonic() + within
+    while pid_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return not pid_alive(pid)
+
+
+def test_the_server_forks_kernels_from_its_only_thread(server):
+    """A fork keeps only the forking thread: one the server had would be missing in every
+    kernel (onnxruntime starts one at import: Piper is not imported there)."""
+    kernel = prestart.start()
+    assert len(threads(server.process.pid)) == 1
+    assert kernel.alive() and os.getpgid(kernel.pid) == kernel.pid, "a session of its own"
+    kernel.kill()
+    assert dies(kernel.pid)
+
+
+def test_a_background_kernel_is_idle_cpu_work_on_every_thread(server):
+    kernel = prestart.start(background=True)
+    try:
+        policies = {os.sched_getscheduler(int(task.name)) for task in threads(kernel.pid)}
+        assert len(threads(kernel.pid)) > 1 and policies == {os.SCHED_IDLE}
+        assert os.sched_getscheduler(server.process.pid) == os.SCHED_OTHER
+    finally:
+        kernel.kill()
+
+
+def test_when_its_process_dies_the_server_and_its_kernels_exit():
+    host = subprocess.Popen(
+        [sys.executable, "-c", HOST], stdout=subprocess.PIPE, text=True, start_new_session=True
+    )
+    try:
+        server, kernel = map(int, host.stdout.readline().split())
+        assert pid_alive(server) and pid_alive(kernel)
+        host.kill()
+        host.wait()
+        assert dies(server) and dies(kernel)
+    finally:
+        if host.poll() is None:
+            os.killpg(host.pid, signal.SIGKILL)
+            host.wait()
