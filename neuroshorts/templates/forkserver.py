@@ -49,14 +49,18 @@ class ForkServer:
     """
 
     def __init__(self) -> None:
+        from jupyter_client.kernelspec import KernelSpecManager
+
+        spec = KernelSpecManager().get_kernel_spec(prestart.KERNEL_NAME)
         ours, theirs = socket.socketpair()
         with theirs:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", __name__, str(theirs.fileno())],
                 pass_fds=[theirs.fileno()],
                 stdin=subprocess.DEVNULL,
-                # Not a settings read: the kernels' environment, as a started kernel's.
-                env=prestart.KERNEL_ENV | os.environ,
+                # Not a settings read: the environment a started kernel gets (its spec's
+                # too), which is the one the server imports in.
+                env=prestart.KERNEL_ENV | os.environ | spec.env,
             )
         self._socket = ours
         self._replies = ours.makefile("rb")

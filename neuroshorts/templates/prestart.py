@@ -254,8 +254,12 @@ _server: ForkServer | None = None
 def fork_kernels() -> None:
     """Start this process's kernels from now on as forks of a server that has the engine
     imported (`forkserver.py`): for a process that runs many templates, a worker or a
-    batch. A single run gains nothing, the server's own start costs what it saves."""
+    batch. A single run gains nothing, the server's own start costs what it saves. On
+    Linux only: elsewhere forking a process with these libraries loaded is not known safe
+    (macOS's system frameworks), and kernels start from their command."""
     global _server
+    if sys.platform != "linux":
+        return
     from neuroshorts.templates.forkserver import ForkServer
 
     with _lock:
