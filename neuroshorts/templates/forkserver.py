@@ -45,10 +45,15 @@ class ForkServer:
 
     It is this process's child and reads requests from a socket only this process holds:
     when this process exits, however it dies, the server sees the socket close and exits.
-    Its kernels notice their parent is gone and exit too (ipykernel's parent poller).
+    Its kernels notice their parent is gone and exit too (ipykernel's parent poller). A
+    server that died (killed, out of memory) is started again by the next request.
     """
 
     def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._start()
+
+    def _start(self) -> None:
         from jupyter_client.kernelspec import KernelSpecManager
 
         spec = KernelSpecManager().get_kernel_spec(prestart.KERNEL_NAME)
@@ -64,7 +69,6 @@ class ForkServer:
             )
         self._socket = ours
         self._replies = ours.makefile("rb")
-        self._lock = threading.Lock()
 
     def fork(self, argv: list[str], env: dict[str, str], cwd: str | None, background: bool) -> int:
         """Fork a kernel running ipykernel with `argv` in `env` and `cwd`; its pid.
@@ -75,6 +79,9 @@ class ForkServer:
         request = {"argv": argv, "env": env, "cwd": cwd, "background": background}
         message = json.dumps(request).encode() + b"\n"
         with self._lock:
+            if self.process.poll() is not None:
+                self.close()
+                self._start()
             try:
                 self._socket.sendall(message)
                 reply = self._replies.readline()
@@ -102,7 +109,10 @@ class ForkedProvisioner(LocalProvisioner):
 
     async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> KernelConnectionInfo:
         if self.server is None or cmd[:3] != [sys.executable, "-m", "ipykernel_launcher"]:
-            return await super().launch_kernel(cmd, **kwargs)
+            started = await super().launch_kernel(cmd, **kwargs)
+            if self.background:
+                priority.make_background(self.pid)
+            return started
         cwd, env = kwargs.get("cwd"), kwargs.get("env") or dict(os.environ)
         pid = self.server.fork(cmd[3:], env, str(cwd) if cwd else None, self.background)
         self.process = _Forked(pid)

@@ -142,7 +142,7 @@ def start(background: bool = False, launched: Future[Kernel] | None = None) -> K
             env=KERNEL_ENV | os.environ | {progress.ENV: name},
             extra_arguments=list(ARGUMENTS),
         )
-        if background and _server is None:
+        if background and _server is None:  # else the provisioner did, before any thread
             priority.make_background(kernel.pid)
         if launched is not None:
             launched.set_result(kernel)

@@ -1,6 +1,7 @@
 """The fork server a worker starts its kernels from (`forkserver.py`): it forks from one
-thread, a background kernel is background CPU work from its first thread, and when the
-process that started the server dies, the server and its kernels go too.
+thread, a background kernel is background CPU work from its first thread, a server that
+died is started again, and when the process that started the server dies, the server and
+its kernels go too.
 
 Real kernels forked from a real server; the runs themselves are in test_prestart.py.
 """
@@ -69,6 +70,19 @@ def test_a_background_kernel_is_idle_cpu_work_on_every_thread(server):
         policies = {os.sched_getscheduler(int(task.name)) for task in threads(kernel.pid)}
         assert len(threads(kernel.pid)) > 1 and policies == {os.SCHED_IDLE}
         assert os.sched_getscheduler(server.process.pid) == os.SCHED_OTHER
+    finally:
+        kernel.kill()
+
+
+def test_a_server_that_died_is_started_again_for_the_next_kernel(server):
+    """Killed, as the out-of-memory killer might: the worker's next jobs still get kernels."""
+    dead = server.process.pid
+    os.kill(dead, signal.SIGKILL)
+    server.process.wait()
+    kernel = prestart.start()
+    try:
+        parent = int(Path(f"/proc/{kernel.pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        assert kernel.alive() and parent == server.process.pid != dead
     finally:
         kernel.kill()
 
