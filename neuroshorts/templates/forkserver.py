@@ -104,11 +104,11 @@ class ForkedProvisioner(LocalProvisioner):
     as for `ForkServer.fork`). A kernel spec that names another interpreter or another
     kernel than ipykernel is started from its command as usual."""
 
-    server: ForkServer | None = None
+    server: ForkServer
     background = False
 
     async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> KernelConnectionInfo:
-        if self.server is None or cmd[:3] != [sys.executable, "-m", "ipykernel_launcher"]:
+        if cmd[:3] != [sys.executable, "-m", "ipykernel_launcher"]:
             started = await super().launch_kernel(cmd, **kwargs)
             if self.background:
                 priority.make_background(self.pid)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -39,3 +40,13 @@ def children(parent: int, running: str) -> list[int]:
 def parent_of(pid: int) -> int:
     stat = Path(f"/proc/{pid}/stat").read_text()
     return int(stat.rsplit(")", 1)[1].split()[1])
+
+
+def dead(pid: int, within: float = 30.0) -> bool:
+    """Whether `pid` is dead, or dies within `within` seconds (a zombie counts as dead)."""
+    from neuroshorts.templates.processes import pid_alive
+
+    deadline = time.monotonic() + within
+    while pid_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return not pid_alive(pid)

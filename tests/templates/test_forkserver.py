@@ -12,7 +12,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -20,6 +19,7 @@ import pytest
 from neuroshorts.templates import prestart
 from neuroshorts.templates.forkserver import ForkServer
 from neuroshorts.templates.processes import pid_alive
+from support.process_groups import dead, parent_of
 
 pytestmark = [pytest.mark.skipif(sys.platform != "linux", reason="reads /proc"), pytest.mark.render]
 
@@ -47,13 +47,6 @@ def threads(pid: int) -> list[Path]:
     return list(Path(f"/proc/{pid}/task").iterdir())
 
 
-def dies(pid: int, within: float = 30.0) -> bool:
-    deadline = time.monotonic() + within
-    while pid_alive(pid) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return not pid_alive(pid)
-
-
 def test_the_server_forks_kernels_from_its_only_thread(server):
     """A fork keeps only the forking thread: one the server had would be missing in every
     kernel (onnxruntime starts one at import: Piper is not imported there)."""
@@ -61,7 +54,7 @@ def test_the_server_forks_kernels_from_its_only_thread(server):
     assert len(threads(server.process.pid)) == 1
     assert kernel.alive() and os.getpgid(kernel.pid) == kernel.pid, "a session of its own"
     kernel.kill()
-    assert dies(kernel.pid)
+    assert dead(kernel.pid)
 
 
 def test_a_background_kernel_is_idle_cpu_work_on_every_thread(server):
@@ -76,13 +69,12 @@ def test_a_background_kernel_is_idle_cpu_work_on_every_thread(server):
 
 def test_a_server_that_died_is_started_again_for_the_next_kernel(server):
     """Killed, as the out-of-memory killer might: the worker's next jobs still get kernels."""
-    dead = server.process.pid
-    os.kill(dead, signal.SIGKILL)
+    killed = server.process.pid
+    os.kill(killed, signal.SIGKILL)
     server.process.wait()
     kernel = prestart.start()
     try:
-        parent = int(Path(f"/proc/{kernel.pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
-        assert kernel.alive() and parent == server.process.pid != dead
+        assert kernel.alive() and parent_of(kernel.pid) == server.process.pid != killed
     finally:
         kernel.kill()
 
@@ -96,7 +88,7 @@ def test_when_its_process_dies_the_server_and_its_kernels_exit():
         assert pid_alive(server) and pid_alive(kernel)
         host.kill()
         host.wait()
-        assert dies(server) and dies(kernel)
+        assert dead(server) and dead(kernel)
     finally:
         if host.poll() is None:
             os.killpg(host.pid, signal.SIGKILL)

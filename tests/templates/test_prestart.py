@@ -27,7 +27,7 @@ from neuroshorts.templates import prestart
 from neuroshorts.templates.forkserver import ForkServer
 from neuroshorts.templates.processes import group_alive, pid_alive
 from support.media import probe
-from support.process_groups import children
+from support.process_groups import children, dead
 
 pytestmark = pytest.mark.render
 
@@ -110,14 +110,6 @@ def kernels(request, monkeypatch):
     yield
     prestart.discard_spare()
     server.close()
-
-
-def dead(pid: int, within: float = 30.0) -> bool:
-    """Whether `pid` is dead, or dies within `within` seconds."""
-    deadline = time.monotonic() + within
-    while pid_alive(pid) and time.monotonic() < deadline:
-        time.sleep(0.01)
-    return not pid_alive(pid)
 
 
 def shown(manifest, word: str) -> dict:
