@@ -219,8 +219,7 @@ class Pending:
         """The kernel once started, alive: a kernel that died while it waited (killed,
         out of memory) or failed to start is replaced by one started now (whose own
         failure is raised)."""
-        # Waiting may be interrupted (a time limit's signal): that raises here, and is
-        # not the start's failure.
+        # Waiting may be interrupted (Ctrl+C): that raises here, and is not the start's failure.
         error = self.future.exception()
         if error is not None:
             log.warning("the kernel started ahead failed (%s); starting another", error)

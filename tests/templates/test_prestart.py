@@ -202,19 +202,19 @@ def test_a_render_kernel_keeps_numpys_matrix_products_on_one_thread(kernels, tem
     assert spent["blas_others_ns"] < 0.25 * spent["blas_main_ns"], spent
 
 
-class TimeLimit(Exception):
-    """What Celery's soft time limit raises in the worker's main thread, from a signal."""
+class Interrupt(Exception):
+    """Raised in the main thread from a signal, as Ctrl+C raises KeyboardInterrupt."""
 
 
-def test_a_time_limit_while_waiting_for_a_kernel_is_raised_not_taken_for_a_failed_start():
+def test_an_interrupt_while_waiting_for_a_kernel_is_raised_not_taken_for_a_failed_start():
     def limit(signum, frame):
-        raise TimeLimit
+        raise Interrupt
 
     previous = signal.signal(signal.SIGALRM, limit)
     pending = prestart.Pending.start(background=False)  # a start takes seconds
     try:
         signal.setitimer(signal.ITIMER_REAL, 0.05)
-        with pytest.raises(TimeLimit):
+        with pytest.raises(Interrupt):
             pending.ready()
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)

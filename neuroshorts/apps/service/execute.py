@@ -4,8 +4,9 @@ A message can arrive twice (the broker re-delivers after a worker died, the swee
 requeued a silent job), so the job is first *claimed* in the store; only the claimant
 renders. While the template runs, a heartbeat thread writes progress to the store every
 half second and reads back whether the job was cancelled or taken over; either stops the
-render, which kills the kernel's process group (kernel and ffmpeg). A cancelled job
-leaves no output: its video and sidecars are removed, only its log stays.
+render, which kills the kernel's process group (kernel and ffmpeg), as does the soft time
+limit. A cancelled job leaves no output: its video and sidecars are removed, only its log
+stays.
 """
 
 from __future__ import annotations
@@ -19,8 +20,6 @@ import threading
 import time
 from pathlib import Path
 from types import TracebackType
-
-from celery.exceptions import SoftTimeLimitExceeded
 
 from neuroshorts import templates
 from neuroshorts.apps import logs
@@ -160,7 +159,7 @@ def _render(store: JobStore, job: Job, settings: Settings, *, since: float) -> J
     which the manifest's `first_cell` stage counts.
     """
     log.info("attempt %d: rendering %s → %s", job.attempt, job.template, job.output)
-    heartbeat = Heartbeat(store, job)
+    heartbeat = Heartbeat(store, job, limit=settings.soft_time_limit)
     try:
         with heartbeat:
             manifest = templates.run(
@@ -177,10 +176,6 @@ def _render(store: JobStore, job: Job, settings: Settings, *, since: float) -> J
             )
     except RunCancelled:
         return _close_stopped(store, job, heartbeat)
-    except SoftTimeLimitExceeded:
-        discard_outputs(job.output, keep_notebook=True)
-        error = "the render exceeded the soft time limit and was stopped"
-        return _fail(store, job, error, kind="timeout")
     except (TemplateError, ParameterError) as error:
         return _fail(store, job, str(error))
     except TemplateRunError as error:
@@ -217,6 +212,10 @@ def _close_stopped(store: JobStore, job: Job, heartbeat: Heartbeat) -> Job | Non
     if heartbeat.superseded:
         log.warning("job %s was taken over by another attempt; this one stopped", job.id)
         return None
+    if heartbeat.timed_out:
+        discard_outputs(job.output, keep_notebook=True)
+        error = "the render exceeded the soft time limit and was stopped"
+        return _fail(store, job, error, kind="timeout")
     discard_outputs(job.output)
     log.info("job %s cancelled; its kernel and ffmpeg were stopped", job.id)
     return store.finish(heartbeat.current, State.cancelled, stage="cancelled")
@@ -231,16 +230,22 @@ def _fail(store: JobStore, job: Job, error: str, kind: str = "render") -> Job | 
 class Heartbeat:
     """Writes the latest progress to the store twice a second and listens for a stop.
 
-    `stop` is set when the job was cancelled (`cancel_requested`) or when the store no
-    longer shows this attempt as running (`superseded`: requeued or claimed elsewhere).
+    `stop` is set when the job was cancelled (`cancel_requested`), when the store no
+    longer shows this attempt as running (`superseded`: requeued or claimed elsewhere) or
+    `limit` seconds after it started (`timed_out`). The soft time limit is kept here, not
+    as Celery's `task_soft_time_limit`: Celery raises that from a signal into whatever the
+    main thread runs, which is papermill's event loop mid-step (its tasks left half-run
+    in the loop the next job reuses) or a store write; a stop here ends the render the
+    way a cancel does. Celery's hard `task_time_limit` stays as the backstop.
     """
 
     interval = 0.5
 
-    def __init__(self, store: JobStore, job: Job) -> None:
+    def __init__(self, store: JobStore, job: Job, *, limit: float) -> None:
         self.store, self.job, self.current = store, job, job
         self.stop = threading.Event()
-        self.superseded = False
+        self.superseded = self.timed_out = False
+        self._deadline = time.monotonic() + limit
         self._latest = Progress("starting", 0.0)
         self._wake, self._done = threading.Event(), threading.Event()
         self._thread = threading.Thread(target=self._beat, name=f"heartbeat-{job.id}", daemon=True)
@@ -267,6 +272,9 @@ class Heartbeat:
 
     def _beat(self) -> None:
         while not self._done.is_set():
+            if time.monotonic() >= self._deadline and not self.stop.is_set():
+                self.timed_out = True
+                self.stop.set()
             self._write()
             self._wake.wait(self.interval)
             self._wake.clear()

@@ -48,7 +48,6 @@ def make_celery(settings: Settings) -> Celery:
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
-        task_soft_time_limit=settings.soft_time_limit,
         task_time_limit=settings.time_limit,
         # A worker that loses the broker stops its renders: the broker delivers their
         # messages again, and a render left running would race its own second delivery.
