@@ -223,13 +223,19 @@ ENGINE = "neuroshorts"
 
 
 class _OwningClient(PapermillNotebookClient):
-    """papermill's notebook client, owning the kernel it is handed: it shuts it down when
-    the notebook ends, as it does one it started itself. (nbclient leaves a handed kernel
-    running for a caller that reuses it; a template run's kernel serves that run only.)"""
+    """papermill's notebook client, owning the kernel it is handed: it stops it when the
+    notebook ends, as it does one it started itself. (nbclient leaves a handed kernel
+    running for a caller that reuses it; a template run's kernel serves that run only.)
+
+    It stops it at once, not gracefully: the last cell's outputs are in, its files
+    written, and a graceful shutdown only runs the kernel's exit hooks, 0.3-0.4 s of
+    every run spent after its video is done (bench/README.md).
+    """
 
     def __init__(self, nb_man: Any, km: Any, **kwargs: Any) -> None:
         super().__init__(nb_man, km=km, **kwargs)
         self.owns_km = True
+        self.shutdown_kernel = "immediate"
 
     async def async_start_new_kernel_client(self) -> Any:
         """nbclient's, with one handshake in place of jupyter_client's `wait_for_ready`.
