@@ -207,10 +207,10 @@ class Interrupt(Exception):
 
 
 def test_an_interrupt_while_waiting_for_a_kernel_is_raised_not_taken_for_a_failed_start():
-    def limit(signum, frame):
+    def interrupt(signum, frame):
         raise Interrupt
 
-    previous = signal.signal(signal.SIGALRM, limit)
+    previous = signal.signal(signal.SIGALRM, interrupt)
     pending = prestart.Pending.start(background=False)  # a start takes seconds
     try:
         signal.setitimer(signal.ITIMER_REAL, 0.05)
