@@ -7,8 +7,9 @@ it. It serves only the "iri" format check, which no notebook schema uses, so the
 command marks the module absent before anything imports jsonschema. Library users and
 kernels are left alone: this runs only as the command.
 
-`render` starts its kernel first (`prestart`), so the kernel's own start and imports run
-on the other core while the command imports papermill and checks the parameters.
+`render` launches its kernel first (`kernels.prestart`), so the kernel's own start and
+imports run on the other core while the command imports papermill and checks the
+parameters.
 """
 
 import sys
@@ -16,9 +17,9 @@ import sys
 sys.modules.setdefault("rfc3987_syntax", None)
 
 if sys.argv[1:2] == ["render"] and not {"-h", "--help"} & set(sys.argv):
-    from neuroshorts.templates import prestart
+    from neuroshorts.kernels import prestart
 
-    prestart.prepare()
+    prestart.prepare(until_launched=True)
 
 from neuroshorts.apps.cli import main  # noqa: E402  (after the line above, on purpose)
 

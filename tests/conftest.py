@@ -10,7 +10,7 @@ import pytest
 from jupyter_client.kernelspec import get_kernel_spec
 from jupyter_client.manager import KernelManager
 
-from neuroshorts.templates import prestart
+from neuroshorts.kernels import prestart
 from support.loopback import LoopbackServer, Reply, gcs_emulator, moto_s3, service_account, use_gcs
 
 #: Fixtures that mark every test using them: live services, and module-wide renders.

@@ -17,10 +17,11 @@ ALLOWED = {
     "captions": {"scene", "output"},
     "visuals": {"scene", "media", "captions"},  # graphics keep to the captions' safe areas
     "output": {"scene", "captions", "media", "settings"},
-    "templates": {"media", "output", "settings"},
+    "kernels": {"output"},  # the file a run reports its progress in
+    "templates": {"kernels", "media", "output", "settings"},
     "studio": {"scene", "audio", "captions", "visuals", "media", "output", "settings", "templates"},
-    "apps": {"apps.service", "audio", "media", "output", "settings", "templates"},
-    "apps.service": {"apps", "media", "output", "settings", "templates"},
+    "apps": {"apps.service", "audio", "kernels", "media", "output", "settings", "templates"},
+    "apps.service": {"apps", "kernels", "media", "output", "settings", "templates"},
 }
 #: What every part may import: it imports nothing of the package (the exceptions).
 EVERYWHERE = {"errors"}

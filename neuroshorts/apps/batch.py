@@ -33,10 +33,10 @@ from typing import Any
 
 from neuroshorts import templates
 from neuroshorts.errors import BatchError, ParameterError, RunCancelled, TemplateRunError
+from neuroshorts.kernels import prestart
 from neuroshorts.output.bundle import VIDEO, is_video_name
 from neuroshorts.output.cores import cores
 from neuroshorts.output.progress import Progress
-from neuroshorts.templates import prestart
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ expected sequence is matched against the spoken one; see `_word_spans`.
 
 Piper is imported when a voice first speaks, not with this module: it imports
 onnxruntime, which starts a thread, and the kernels' fork server must hold none when it
-forks (`templates/forkserver.py`). A cached narration never needs it.
+forks (`kernels/forkserver.py`). A cached narration never needs it.
 """
 
 from __future__ import annotations

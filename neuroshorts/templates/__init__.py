@@ -41,13 +41,13 @@ from neuroshorts.errors import (
     TemplateError,
     TemplateRunError,
 )
+from neuroshorts.kernels import prestart
 from neuroshorts.media import assets, storage
 from neuroshorts.output.bundle import NOTEBOOK, VIDEO, Bundle, is_video_name
 from neuroshorts.output.files import write_text_atomic
 from neuroshorts.output.manifest import Manifest
 from neuroshorts.output.progress import Progress
 from neuroshorts.settings import settings
-from neuroshorts.templates import prestart
 
 log = logging.getLogger(__name__)
 

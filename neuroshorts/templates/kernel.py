@@ -32,9 +32,9 @@ from papermill.engines import NBClientEngine, papermill_engines
 from papermill.log import logger as papermill_logger
 
 from neuroshorts.errors import KernelError, RunCancelled
+from neuroshorts.kernels import prestart, processes
 from neuroshorts.output import progress
 from neuroshorts.output.files import partials
-from neuroshorts.templates import prestart, processes
 
 log = logging.getLogger(__name__)
 

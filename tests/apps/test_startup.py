@@ -5,7 +5,7 @@ import subprocess
 import sys
 from importlib.metadata import entry_points
 
-from neuroshorts.templates.prestart import PRELOAD
+from neuroshorts.kernels.prestart import PRELOAD
 
 
 def imported_modules(*arguments: str) -> set[str]:
@@ -46,3 +46,13 @@ def test_a_kernel_imports_the_engine_without_nbformat_and_jsonschema():
     modules = imported_modules("-c", f"import ipykernel.kernelapp; {PRELOAD}")
     assert "neuroshorts.media.content" in modules and "neuroshorts.output.encode" in modules
     assert not {"nbformat", "jsonschema", "papermill"} & modules
+
+
+def test_the_render_command_launches_its_kernel_before_loading_the_templates():
+    """`neuroshorts render` launches its kernel first: what that needs is jupyter_client,
+    not papermill, nbformat or the engine, which load on the other core meanwhile."""
+    modules = imported_modules(
+        "-c", "from neuroshorts.kernels import prestart; import jupyter_client.manager"
+    )
+    assert "neuroshorts.kernels.prestart" in modules
+    assert not {"neuroshorts.templates", "nbformat", "papermill", "numpy"} & modules

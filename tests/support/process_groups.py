@@ -44,7 +44,7 @@ def parent_of(pid: int) -> int:
 
 def dead(pid: int, within: float = 30.0) -> bool:
     """Whether `pid` is dead, or dies within `within` seconds (a zombie counts as dead)."""
-    from neuroshorts.templates.processes import pid_alive
+    from neuroshorts.kernels.processes import pid_alive
 
     deadline = time.monotonic() + within
     while pid_alive(pid) and time.monotonic() < deadline:

@@ -34,11 +34,11 @@ from neuroshorts.errors import (
     TemplateError,
     TemplateRunError,
 )
+from neuroshorts.kernels.processes import pid_alive
 from neuroshorts.media import storage
 from neuroshorts.output.bundle import LOG, Bundle
 from neuroshorts.output.progress import Progress
 from neuroshorts.settings import Settings
-from neuroshorts.templates.processes import pid_alive
 
 log = logging.getLogger(__name__)
 

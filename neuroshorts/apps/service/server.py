@@ -17,9 +17,9 @@ import uvicorn
 from celery import platforms
 
 from neuroshorts import templates
+from neuroshorts.kernels.processes import pid_alive
 from neuroshorts.media import storage
 from neuroshorts.settings import Settings
-from neuroshorts.templates.processes import pid_alive
 
 log = logging.getLogger(__name__)
 

@@ -8,8 +8,8 @@ from celery import Celery
 from celery.signals import worker_process_init, worker_process_shutdown
 
 from neuroshorts.apps.service import execute, queue, references
+from neuroshorts.kernels import prestart
 from neuroshorts.settings import Settings
-from neuroshorts.templates import prestart
 
 
 def worker_app(settings: Settings) -> Celery:

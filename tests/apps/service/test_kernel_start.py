@@ -7,8 +7,8 @@ import pytest
 from neuroshorts.apps.service import execute
 from neuroshorts.apps.service.schemas import State
 from neuroshorts.apps.service.store import JobStore, NewJob
+from neuroshorts.kernels import prestart
 from neuroshorts.settings import Settings
-from neuroshorts.templates import prestart
 from support import TEMPLATES
 from support.media import probe
 

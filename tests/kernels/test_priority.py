@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from neuroshorts.kernels import priority
 from neuroshorts.output.progress import Progress
-from neuroshorts.templates import priority, run
+from neuroshorts.templates import run
 from support.process_groups import group_members
 
 pytestmark = [pytest.mark.skipif(sys.platform != "linux", reason="reads /proc"), pytest.mark.render]

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from neuroshorts.templates import prestart
-from neuroshorts.templates.forkserver import ForkServer
-from neuroshorts.templates.processes import pid_alive
+from neuroshorts.kernels import prestart
+from neuroshorts.kernels.forkserver import ForkServer
+from neuroshorts.kernels.processes import pid_alive
 from support.process_groups import dead, parent_of
 
 pytestmark = [pytest.mark.skipif(sys.platform != "linux", reason="reads /proc"), pytest.mark.render]
@@ -26,7 +26,7 @@ pytestmark = [pytest.mark.skipif(sys.platform != "linux", reason="reads /proc"),
 #: A worker's process: forks one kernel, says who is who, then waits to be killed.
 HOST = """\
 import time
-from neuroshorts.templates import prestart
+from neuroshorts.kernels import prestart
 prestart.fork_kernels()
 kernel = prestart.prepare().result()
 print(prestart._server.process.pid, kernel.pid, flush=True)

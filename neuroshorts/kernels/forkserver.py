@@ -37,7 +37,7 @@ from jupyter_client.provisioning import LocalProvisioner
 from jupyter_client.provisioning.provisioner_base import KernelConnectionInfo
 
 from neuroshorts.errors import KernelError
-from neuroshorts.templates import prestart, priority, processes
+from neuroshorts.kernels import prestart, priority, processes
 
 
 class ForkServer:

@@ -27,17 +27,17 @@ import tempfile
 import threading
 import time
 import uuid
-from concurrent.futures import Future
+from concurrent.futures import Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from neuroshorts.errors import KernelError
+from neuroshorts.kernels import priority, processes
 from neuroshorts.output import progress
-from neuroshorts.templates import priority, processes
 
 if TYPE_CHECKING:
-    from neuroshorts.templates.forkserver import ForkServer
+    from neuroshorts.kernels.forkserver import ForkServer
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +128,7 @@ def start(background: bool = False, launched: Future[Kernel] | None = None) -> K
     os.close(handle)
     manager = AsyncKernelManager(kernel_name=KERNEL_NAME, **channels())
     if _server is not None:
-        from neuroshorts.templates.forkserver import ForkedProvisioner
+        from neuroshorts.kernels.forkserver import ForkedProvisioner
 
         manager.kernel_id = str(uuid.uuid4())
         manager.provisioner = ForkedProvisioner(
@@ -259,21 +259,27 @@ def fork_kernels() -> None:
     global _server
     if sys.platform != "linux":
         return
-    from neuroshorts.templates.forkserver import ForkServer
+    from neuroshorts.kernels.forkserver import ForkServer
 
     with _lock:
         if _server is None:
             _server = ForkServer()
 
 
-def prepare(background: bool = False) -> Future[Kernel]:
+def prepare(background: bool = False, *, until_launched: bool = False) -> Future[Kernel]:
     """Start the kernel for this process's next run, in a thread, unless one is on its
-    way; returns it on its way."""
+    way; returns it on its way. With `until_launched`, return once its process exists
+    (or its start failed, which the run will report): a command that goes on importing
+    would hold the interpreter's lock while the thread imports jupyter_client, and
+    launch its kernel ~0.2 s later."""
     global _spare
     with _lock:
         if _spare is None:
             _spare = Pending.start(background)
-        return _spare.future
+        spare = _spare
+    if until_launched:
+        wait([spare.launched])
+    return spare.future
 
 
 def take(background: bool = False, *, prepare_next: bool = False) -> Pending:

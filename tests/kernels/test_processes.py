@@ -1,4 +1,4 @@
-"""Telling live processes from dead ones, zombies included (`templates/processes.py`)."""
+"""Telling live processes from dead ones, zombies included (`kernels/processes.py`)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from neuroshorts.templates.processes import group_alive, pid_alive
+from neuroshorts.kernels.processes import group_alive, pid_alive
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="zombies are told by /proc")
 

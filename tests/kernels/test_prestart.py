@@ -22,10 +22,10 @@ import pytest
 
 from neuroshorts import templates
 from neuroshorts.errors import KernelError, RunCancelled
+from neuroshorts.kernels import prestart
+from neuroshorts.kernels.forkserver import ForkServer
+from neuroshorts.kernels.processes import group_alive, pid_alive
 from neuroshorts.output.progress import Progress
-from neuroshorts.templates import prestart
-from neuroshorts.templates.forkserver import ForkServer
-from neuroshorts.templates.processes import group_alive, pid_alive
 from support.media import probe
 from support.process_groups import children, dead
 
