@@ -33,11 +33,11 @@ import threading
 import time
 from typing import Any
 
-from jupyter_client.provisioning import LocalProvisioner
 from jupyter_client.provisioning.provisioner_base import KernelConnectionInfo
 
 from neuroshorts.errors import KernelError
 from neuroshorts.kernels import prestart, priority, processes
+from neuroshorts.kernels.provisioning import Provisioner
 
 
 class ForkServer:
@@ -98,8 +98,8 @@ class ForkServer:
         self.process.wait()
 
 
-class ForkedProvisioner(LocalProvisioner):
-    """jupyter_client's local provisioner, with the kernel forked by a `ForkServer`
+class ForkedProvisioner(Provisioner):
+    """Our local provisioner, with the kernel forked by a `ForkServer`
     instead of started from its command (`server`, set before the launch; `background`
     as for `ForkServer.fork`). A kernel spec that names another interpreter or another
     kernel than ipykernel is started from its command as usual."""

@@ -123,17 +123,20 @@ def start(background: bool = False, launched: Future[Kernel] | None = None) -> K
     from jupyter_client.manager import AsyncKernelManager
     from jupyter_core.utils import run_sync
 
+    from neuroshorts.kernels.provisioning import Provisioner
+
     started = time.perf_counter()
     handle, name = tempfile.mkstemp(prefix="neuroshorts-progress-", suffix=".txt")
     os.close(handle)
     manager = AsyncKernelManager(kernel_name=KERNEL_NAME, **channels())
-    if _server is not None:
+    manager.kernel_id = str(uuid.uuid4())
+    spec = {"kernel_id": manager.kernel_id, "kernel_spec": manager.kernel_spec, "parent": manager}
+    if _server is None:
+        manager.provisioner = Provisioner(**spec)
+    else:
         from neuroshorts.kernels.forkserver import ForkedProvisioner
 
-        manager.kernel_id = str(uuid.uuid4())
-        manager.provisioner = ForkedProvisioner(
-            kernel_id=manager.kernel_id, kernel_spec=manager.kernel_spec, parent=manager
-        )
+        manager.provisioner = ForkedProvisioner(**spec)
         manager.provisioner.server, manager.provisioner.background = _server, background
     kernel = Kernel(manager, Path(name), background)
     try:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from jupyter_core.utils import run_sync
 
 from neuroshorts import templates
 from neuroshorts.errors import KernelError, RunCancelled
@@ -167,6 +168,21 @@ def test_a_kernel_killed_while_it_waits_is_replaced(kernels, template, tmp_path)
     assert witness(manifest)["pid"] not in (idle.pid, None)
     assert probe(manifest.video).frames > 0
     assert not pid_alive(idle.pid), "the dead kernel was reaped, not left a zombie"
+
+
+def test_a_kernel_is_gone_when_its_kill_returns(kernels):
+    """A run's end stops its kernel at once and goes on when the kill returns; before,
+    jupyter_client found the kernel still dying and slept 0.1 s to look again."""
+    kernel = prestart.prepare().result()
+    provisioner = kernel.manager.provisioner
+
+    async def kill_and_poll() -> int | None:
+        await provisioner.kill()
+        return await provisioner.poll()  # what jupyter_client asks next
+
+    assert run_sync(kill_and_poll)() is not None, "the kernel is gone"
+    assert not pid_alive(kernel.pid)
+    kernel.kill()
 
 
 def test_cancelling_a_run_on_a_prestarted_kernel_leaves_no_process(kernels, template, tmp_path):
