@@ -22,6 +22,7 @@ import logging
 import math
 import os
 import re
+import sys
 import tempfile
 import threading
 import time
@@ -404,11 +405,19 @@ def load_runner() -> None:
     papermill, with the filesystems it loads (gcsfs, boto3, aiohttp), costs about a second
     of a process's start. Only `run` uses it, so listing templates, checking parameters,
     the API and the other commands start without it; a worker calls this at its start so
-    that its first job does not wait for the import.
+    that its first job does not wait for the import. Half of papermill's import is gcsfs
+    (with aiohttp and google-auth) for its gs:// handler. A run hands papermill local
+    paths only (`storage` publishes), so gcsfs is kept out of that import; fsspec
+    imports it where a gs:// output needs it.
     """
-    import papermill  # noqa: F401
-
-    from neuroshorts.templates import kernel  # noqa: F401
+    absent = "gcsfs" not in sys.modules
+    if absent:
+        sys.modules["gcsfs"] = None  # papermill then leaves its gs:// handler unset
+    try:
+        from neuroshorts.templates import kernel  # noqa: F401  (imports papermill)
+    finally:
+        if absent and sys.modules.get("gcsfs", "") is None:
+            del sys.modules["gcsfs"]
 
 
 def run(
@@ -444,7 +453,8 @@ def run(
     version of the template ran.
     """
     since = time.perf_counter() if since is None else since
-    import papermill  # see `load_runner`
+    load_runner()
+    import papermill
 
     from neuroshorts.templates.kernel import Supervision
 

@@ -56,3 +56,15 @@ def test_the_render_command_launches_its_kernel_before_loading_the_templates():
     )
     assert "neuroshorts.kernels.prestart" in modules
     assert not {"neuroshorts.templates", "nbformat", "papermill", "numpy"} & modules
+
+
+def test_a_run_loads_papermill_without_gcsfs_which_stays_importable():
+    """papermill's own gs:// handler is never used (a run hands it local paths), and its
+    gcsfs import was half of papermill's; a gs:// output still gets gcsfs through fsspec."""
+    code = (
+        "from neuroshorts.templates import load_runner; load_runner(); import sys; "
+        "assert 'papermill' in sys.modules and 'gcsfs' not in sys.modules, 'gcsfs loaded'; "
+        "import fsspec; fsspec.get_filesystem_class('gs')"
+    )
+    modules = imported_modules("-c", code)
+    assert "papermill.iorw" in modules and "gcsfs.core" in modules
