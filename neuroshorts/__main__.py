@@ -12,7 +12,10 @@ imports run on the other core while the command imports papermill and checks the
 parameters.
 """
 
+import atexit
+import os
 import sys
+import threading
 
 sys.modules.setdefault("rfc3987_syntax", None)
 
@@ -25,7 +28,21 @@ from neuroshorts.apps.cli import main  # noqa: E402  (after the line above, on p
 
 
 def run() -> None:
-    sys.exit(main())
+    """Run the CLI, then exit without the interpreter's teardown when nothing still runs.
+
+    Freeing every module and object of papermill, pydantic, numpy and the rest took
+    0.2-0.3 s of each command after its work was done. The exit handlers still run
+    (logging's flush, coverage's save); a command that leaves a thread working exits
+    the usual way, which waits for it.
+    """
+    code = main()
+    others = [t for t in threading.enumerate() if t is not threading.main_thread()]
+    if any(not thread.daemon for thread in others):
+        sys.exit(code)
+    atexit._run_exitfuncs()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """The `neuroshorts` command and the template kernels start without loading what they never
 use."""
 
+import os
 import subprocess
 import sys
 from importlib.metadata import entry_points
@@ -68,3 +69,28 @@ def test_a_run_loads_papermill_without_gcsfs_which_stays_importable():
     )
     modules = imported_modules("-c", code)
     assert "papermill.iorw" in modules and "gcsfs.core" in modules
+
+
+def test_a_command_skipping_the_teardown_keeps_its_output_and_exit_code(tmp_path):
+    """The command exits without the interpreter's teardown: what it printed into a pipe
+    (block-buffered) still arrives whole, and its exit code is its own."""
+    command = [sys.executable, "-m", "neuroshorts"]
+    buffered = {name: value for name, value in os.environ.items() if name != "PYTHONUNBUFFERED"}
+    listed = subprocess.run(
+        [*command, "templates"], capture_output=True, text=True, timeout=120, env=buffered
+    )
+    assert listed.returncode == 0
+    assert [line.split()[0] for line in listed.stdout.splitlines()] == [
+        "explainer",
+        "listicle",
+        "news",
+        "quote",
+    ]
+    missing = subprocess.run(
+        [*command, "render", "nosuch", "-o", str(tmp_path / "x.mp4")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=buffered,
+    )
+    assert missing.returncode == 2 and "template 'nosuch' not found" in missing.stderr
