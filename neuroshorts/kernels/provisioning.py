@@ -15,9 +15,9 @@ class Provisioner(LocalProvisioner):
     """jupyter_client's local provisioner, returning from a kill once the kernel is gone.
 
     After a kill, jupyter_client polls the kernel every 0.1 s until it has exited. A
-    SIGKILLed kernel is gone within milliseconds, so each run (a CLI render, a job)
-    waited ~0.1 s for nothing after its video was written; here the kill returns as the
-    kernel exits.
+    SIGKILLed kernel is gone within milliseconds, but the first poll came too soon, so a
+    run on a started kernel (a CLI render) waited ~0.1 s for nothing after its video was
+    written; here the kill returns as the kernel exits.
     """
 
     async def kill(self, restart: bool = False) -> None:
