@@ -5,7 +5,12 @@ render at a time, but renders so threaded side by side waste CPU on each other: 
 cores, two renders on one x264 thread each rendered more shorts a minute than two on
 x264's own threads in every pairing measured (bench/README.md, throughput.py). So an
 encode that starts while other renders on this machine are encoding takes an equal share
-of the cores, and one that starts alone keeps x264's own threads.
+of the cores, and one that starts alone keeps x264's own threads. A template run counts
+from its start (`running`), not from its encode's: two jobs claimed together start
+encoding a few tenths of a second apart, and the first, alone so far, took x264's own
+threads; the pair then finished seconds apart, and so did every pair after it, which
+left the last job of a burst encoding on one thread with the other core idle
+(bench/README.md, throughput.py).
 """
 
 from __future__ import annotations
@@ -27,33 +32,52 @@ ENCODER_THREADS = f"{PREFIX}ENCODER_THREADS"
 @contextlib.contextmanager
 def encoder_threads() -> Iterator[int | None]:
     """x264's threads for an encode that runs inside the block: `encoder_threads` if
-    set, else None (x264's own) when no other render on this machine is encoding, else
-    cores ÷ the renders encoding, this one included.
+    set, else None (x264's own) when no other render on this machine is encoding or
+    running, else cores ÷ the renders, this one included.
 
-    Every encode holds a lock on a file of its own in a folder that each process of this
-    user on the machine sees (in the temp dir), so the others count it. Celery's
-    concurrency cannot: it knows its own pool, not a second worker, a batch or a CLI
-    render beside it. The OS releases a dead render's lock, and whoever counts next
-    removes its file.
+    Every encode (and every template run, `running`) holds a lock on a file of its own in
+    a folder that each process of this user on the machine sees (in the temp dir), so
+    the others count it. Celery's concurrency cannot: it knows its own pool, not a second
+    worker, a batch or a CLI render beside it. The OS releases a dead render's lock, and
+    whoever counts next removes its file.
     """
+    with _slot(ENCODE) as (folder, mine):
+        renders = max(1 + _others(folder, mine, ENCODE), _others(folder, None, RUN))
+        yield settings().encoder_threads or _share(renders)
+
+
+@contextlib.contextmanager
+def running() -> Iterator[None]:
+    """Count a template run as a render on this machine while the block runs."""
+    with _slot(RUN):
+        yield
+
+
+#: The kinds of slot: an encode, and a template run (which encodes on its own slot too).
+ENCODE, RUN = ".lock", ".run"
+
+
+@contextlib.contextmanager
+def _slot(kind: str) -> Iterator[tuple[Path, Path]]:
+    """A locked file of `kind` in the machine's folder of slots, held for the block."""
     folder = Path(tempfile.gettempdir()) / f"neuroshorts-encoders-{os.getuid()}"
     folder.mkdir(mode=0o700, exist_ok=True)
     name = f"{os.getpid()}-{uuid.uuid4().hex}"
     # Locked before it gets the name the others count, so none takes it for a dead one's.
     with open(folder / f"{name}.tmp", "w") as mine:
         fcntl.flock(mine, fcntl.LOCK_EX)
-        slot = folder / f"{name}.lock"
+        slot = folder / f"{name}{kind}"
         os.replace(mine.name, slot)
         try:
-            yield settings().encoder_threads or _share(1 + _others(folder, slot))
+            yield folder, slot
         finally:
             slot.unlink(missing_ok=True)
 
 
-def _others(folder: Path, mine: Path) -> int:
-    """Encodes whose lock is held, other than `mine`; the files of dead ones are removed."""
+def _others(folder: Path, mine: Path | None, kind: str) -> int:
+    """Slots of `kind` whose lock is held, other than `mine`; dead ones' files are removed."""
     held = 0
-    for slot in folder.glob("*.lock"):
+    for slot in folder.glob(f"*{kind}"):
         if slot == mine:
             continue
         try:

@@ -45,6 +45,7 @@ from neuroshorts.errors import (
 from neuroshorts.kernels import prestart
 from neuroshorts.media import assets, storage
 from neuroshorts.output.bundle import NOTEBOOK, VIDEO, Bundle, is_video_name
+from neuroshorts.output.cores import running
 from neuroshorts.output.files import write_text_atomic
 from neuroshorts.output.manifest import Manifest
 from neuroshorts.output.progress import Progress
@@ -480,9 +481,12 @@ def run(
     try:
         log.info("rendering %s → %s", path.stem, target)
         started = time.perf_counter()
-        with Supervision(
-            path, on_progress, cancel, output_dir=output.parent, since=since
-        ) as supervision:
+        with (
+            running(),
+            Supervision(
+                path, on_progress, cancel, output_dir=output.parent, since=since
+            ) as supervision,
+        ):
             try:
                 supervision.adopt(prestart.take(background, prepare_next=next_kernel))
                 papermill.execute_notebook(

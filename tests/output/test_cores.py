@@ -8,7 +8,7 @@ import tempfile
 
 import pytest
 
-from neuroshorts.output.cores import ENCODER_THREADS, cores
+from neuroshorts.output.cores import ENCODER_THREADS, cores, running
 from neuroshorts.output.encode import render
 from support.media import tone_short, x264_options
 
@@ -27,6 +27,15 @@ with encoder_threads():
     sys.stdin.read()
 """
 
+#: A template run on the same machine that has not started encoding yet (its first cells).
+RUNNING = """
+import sys
+from neuroshorts.output.cores import running
+with running():
+    print("running", flush=True)
+    sys.stdin.read()
+"""
+
 
 @pytest.fixture
 def machine(tmp_path, monkeypatch):
@@ -39,12 +48,25 @@ def machine(tmp_path, monkeypatch):
     return folder
 
 
+def beside(code: str, says: str):
+    process = subprocess.Popen(
+        [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    assert process.stdout.readline() == says
+    return process
+
+
 @pytest.fixture
 def other_render(machine):
-    process = subprocess.Popen(
-        [sys.executable, "-c", ENCODING], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-    )
-    assert process.stdout.readline() == "encoding\n"
+    process = beside(ENCODING, "encoding\n")
+    yield process
+    process.kill()
+    process.wait()
+
+
+@pytest.fixture
+def other_run(machine):
+    process = beside(RUNNING, "running\n")
     yield process
     process.kill()
     process.wait()
@@ -75,3 +97,16 @@ def test_a_killed_render_no_longer_counts_and_its_trace_is_removed(other_render,
 def test_a_thread_count_set_by_hand_is_kept(other_render, tmp_path, monkeypatch):
     monkeypatch.setenv(ENCODER_THREADS, "3")
     assert threads_of(tmp_path, "by_hand.mp4") == 3
+
+
+def test_a_run_alone_keeps_x264s_own_threads(machine, tmp_path):
+    with running():
+        assert threads_of(tmp_path, "run.mp4") >= cores()
+    assert not any(machine.glob("neuroshorts-encoders-*/*"))
+
+
+def test_a_run_beside_another_not_yet_encoding_takes_its_share(other_run, tmp_path):
+    """Two jobs claimed together both split the cores, though the other has not reached its
+    encode when this one starts encoding."""
+    with running():
+        assert threads_of(tmp_path, "beside_run.mp4") == max(1, cores() // 2)
