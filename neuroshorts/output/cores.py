@@ -6,10 +6,10 @@ cores, two renders on one x264 thread each rendered more shorts a minute than tw
 x264's own threads in every pairing measured (bench/README.md, throughput.py). So an
 encode that starts while other renders on this machine are encoding takes an equal share
 of the cores, and one that starts alone keeps x264's own threads. A template run counts
-from its start (`running`), not from its encode's: two jobs claimed together start
-encoding a few tenths of a second apart, and the first, alone so far, took x264's own
-threads; the pair then finished seconds apart, and so did every pair after it, which
-left the last job of a burst encoding on one thread with the other core idle
+from its start (`running`), not from its encode's. Two jobs claimed together reach their
+encodes a few tenths of a second apart: counted from there, the first, alone so far, took
+x264's own threads, the pair finished seconds apart, and so did every pair after it,
+which left the last job of a burst encoding on one thread with the other core idle
 (bench/README.md, throughput.py).
 """
 
@@ -27,6 +27,8 @@ from neuroshorts.settings import PREFIX, settings
 
 #: The variable of `Settings.encoder_threads`: x264's threads set by hand.
 ENCODER_THREADS = f"{PREFIX}ENCODER_THREADS"
+#: The kinds of slot: an encode, and a template run (which encodes on its own slot too).
+ENCODE, RUN = ".lock", ".run"
 
 
 @contextlib.contextmanager
@@ -51,10 +53,6 @@ def running() -> Iterator[None]:
     """Count a template run as a render on this machine while the block runs."""
     with _slot(RUN):
         yield
-
-
-#: The kinds of slot: an encode, and a template run (which encodes on its own slot too).
-ENCODE, RUN = ".lock", ".run"
 
 
 @contextlib.contextmanager
