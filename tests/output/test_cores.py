@@ -1,6 +1,7 @@
 """Renders side by side share the machine's cores: x264's threads for each, read back from
 the encoded file."""
 
+import contextlib
 import signal
 import subprocess
 import sys
@@ -48,28 +49,30 @@ def machine(tmp_path, monkeypatch):
     return folder
 
 
+@contextlib.contextmanager
 def beside(code: str, says: str):
+    """A process running `code` on the test's machine, once it `says` it is running."""
     process = subprocess.Popen(
         [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
     )
-    assert process.stdout.readline() == says
-    return process
+    try:
+        assert process.stdout.readline() == says
+        yield process
+    finally:
+        process.kill()
+        process.wait()
 
 
 @pytest.fixture
 def other_render(machine):
-    process = beside(ENCODING, "encoding\n")
-    yield process
-    process.kill()
-    process.wait()
+    with beside(ENCODING, "encoding\n") as process:
+        yield process
 
 
 @pytest.fixture
 def other_run(machine):
-    process = beside(RUNNING, "running\n")
-    yield process
-    process.kill()
-    process.wait()
+    with beside(RUNNING, "running\n") as process:
+        yield process
 
 
 def threads_of(tmp_path, name):
