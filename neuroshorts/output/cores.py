@@ -35,7 +35,10 @@ ENCODE, RUN = ".lock", ".run"
 def encoder_threads() -> Iterator[int | None]:
     """x264's threads for an encode that runs inside the block: `encoder_threads` if
     set, else None (x264's own) when no other render on this machine is encoding or
-    running, else cores ÷ the renders, this one included.
+    running, else cores ÷ the renders, this one included. A run's encode is one of the
+    encodes and one of the runs, and the two cannot be told apart here, so the renders
+    are the larger of the two counts: exact for runs beside runs and for encodes beside
+    encodes, one short for an encode outside a run beside a run yet to encode.
 
     Every encode (and every template run, `running`) holds a lock on a file of its own in
     a folder that each process of this user on the machine sees (in the temp dir), so

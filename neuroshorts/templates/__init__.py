@@ -411,7 +411,9 @@ def load_runner() -> None:
     paths only (`storage` publishes), so gcsfs is kept out of that import; fsspec
     imports it where a gs:// output needs it.
     """
-    absent = "gcsfs" not in sys.modules
+    # Only around papermill's first import: a later run's thread (a batch row) may be
+    # importing gcsfs for its gs:// output while another run calls this.
+    absent = "gcsfs" not in sys.modules and "papermill" not in sys.modules
     if absent:
         sys.modules["gcsfs"] = None  # papermill then leaves its gs:// handler unset
     try:
