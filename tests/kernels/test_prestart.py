@@ -170,6 +170,24 @@ def test_a_kernel_killed_while_it_waits_is_replaced(kernels, template, tmp_path)
     assert not pid_alive(idle.pid), "the dead kernel was reaped, not left a zombie"
 
 
+def test_a_kernel_slow_to_open_its_sockets_still_imports_the_engine(
+    template, tmp_path, monkeypatch
+):
+    """The engine's import is asked for at once, before the kernel listens: ZMQ must hold
+    the request until the kernel binds its socket (here 1.5 s after its launch)."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text("import time\ntime.sleep(1.5)\n")
+    monkeypatch.setenv(
+        "PYTHONPATH", os.pathsep.join(filter(None, [str(site), os.getenv("PYTHONPATH")]))
+    )
+    monkeypatch.setattr(prestart, "STARTUP_TIMEOUT", 30.0)  # a lost request fails in 30 s
+    kernel = prestart.prepare().result()
+    assert kernel.seconds >= 1.5, "the kernel really was late"
+    manifest = templates.run(template, {}, tmp_path / "x.mp4", progress=False)
+    assert witness(manifest)["pid"] == kernel.pid and probe(manifest.video).frames > 0
+
+
 def test_a_kernel_is_gone_when_its_kill_returns(kernels):
     """A run's end stops its kernel at once and goes on when the kill returns; before,
     jupyter_client found the kernel still dying and slept 0.1 s to look again."""
