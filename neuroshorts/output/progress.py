@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from neuroshorts.output.files import write_text_atomic
-from neuroshorts.settings import settings
 
 #: The environment variable naming the file; the runner sets it for the kernel.
 ENV = "NEUROSHORTS_PROGRESS_FILE"
@@ -35,6 +34,10 @@ class FrameCounter:
     """Writes the encoded frame count to the progress file, at most every `interval` s."""
 
     def __init__(self, total: int, *, interval: float = 0.25) -> None:
+        # Imported here, not with the module: `neuroshorts render` imports this module
+        # (for ENV) before it launches its kernel, and pydantic would delay that by 0.1 s.
+        from neuroshorts.settings import settings
+
         self.path = settings().progress_file
         self.total, self.interval = total, interval
         self._last = 0.0

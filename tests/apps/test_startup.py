@@ -51,12 +51,13 @@ def test_a_kernel_imports_the_engine_without_nbformat_and_jsonschema():
 
 def test_the_render_command_launches_its_kernel_before_loading_the_templates():
     """`neuroshorts render` launches its kernel first: what that needs is jupyter_client,
-    not papermill, nbformat or the engine, which load on the other core meanwhile."""
+    not papermill, nbformat, the engine or the settings (pydantic), which load on the
+    other core meanwhile."""
     modules = imported_modules(
         "-c", "from neuroshorts.kernels import prestart; import jupyter_client.manager"
     )
     assert "neuroshorts.kernels.prestart" in modules
-    assert not {"neuroshorts.templates", "nbformat", "papermill", "numpy"} & modules
+    assert not {"neuroshorts.templates", "nbformat", "papermill", "numpy", "pydantic"} & modules
 
 
 def test_a_run_loads_papermill_without_gcsfs_which_stays_importable():
