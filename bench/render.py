@@ -139,11 +139,16 @@ def floor(video: Path, out: Path, quality: str) -> float:
 
 
 def raw_frames(short: Short, quality: str, out: Path) -> Short:
-    """Write `short`'s frames at `quality`'s size to `out` as raw yuv420p; the sized short."""
+    """Write `short`'s frames at `quality`'s size to `out` as raw yuv420p; the sized short.
+
+    The file (gigabytes) is on disk when this returns: left to the kernel's write-back, it
+    slowed what was timed next (the first round's CLI kernel start, 0.7 -> 1.7 s)."""
     sized = short.resized(short.canvas.scaled(get_quality(quality).scale))
     with open(out, "wb") as raw:
         for t in sized.times():
             raw.write(sized.planes(t).buffer.data)
+        raw.flush()
+        os.fsync(raw.fileno())
     return sized
 
 
@@ -336,9 +341,6 @@ def main() -> None:
             parameters = {**PARAMETERS, "quality": args.quality, "output": ""}
             cli_short = stack.enter_context(template_short(parameters))  # owns its soundtrack
             cli_sized = raw_frames(cli_short, args.quality, cli_raw)
-        # The raw frames (~5 GB) go to disk before the timing: left to the kernel's write-back,
-        # they slowed the first round's CLI start from 0.7 to 1.7 s (kernel.start).
-        os.sync()
         for run in range(args.runs):
             ours = workdir / "ours.mp4"
             started = time.perf_counter()
