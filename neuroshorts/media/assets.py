@@ -28,7 +28,10 @@ from neuroshorts.errors import (
     MissingExtraError,
     Refused,
 )
-from neuroshorts.media import content, fetch, stock
+
+# `fetch` (fsspec, 30 ms at import) is imported where a URL is resolved: a kernel rendering
+# local and bundled files never loads it.
+from neuroshorts.media import content, stock
 from neuroshorts.media.cache import Cache
 from neuroshorts.media.policy import BUILTIN, BUILTIN_NAME, LOCAL, Policy, scheme_of
 from neuroshorts.output.timing import substage
@@ -81,6 +84,8 @@ def resolve_current(reference: str, *, field: str) -> Path:
         policy.check_url(reference)
     except Refused as refused:
         raise AssetError(field, reference, refused.problem, refused.expected) from None
+    from neuroshorts.media import fetch
+
     try:
         version = fetch.version(reference)
     except FileNotFoundError:
@@ -92,6 +97,8 @@ def resolve_current(reference: str, *, field: str) -> Path:
 
 def listing(prefix: str, pattern: str, *, field: str) -> list[str]:
     """The URLs of the files under the bucket `prefix` whose names match `pattern`."""
+    from neuroshorts.media import fetch
+
     try:
         return fetch.listing(prefix, pattern)
     except Exception as error:
@@ -175,6 +182,8 @@ def _held_file(cache: Cache, key: str) -> Path | None:
 
 def _download(reference: str, field: str, policy: Policy, cache: Cache, key: str) -> Path:
     """Fetch, check and commit one entry; nothing is left in the cache if any step fails."""
+    from neuroshorts.media import fetch
+
     try:
         url = stock.search(reference) if reference.startswith(stock.PREFIX) else reference
         if url != reference:

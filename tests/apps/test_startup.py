@@ -41,12 +41,13 @@ def test_the_installed_command_goes_through_the_start_up_module():
     assert script.value == "neuroshorts.__main__:run"
 
 
-def test_a_kernel_imports_the_engine_without_nbformat_and_jsonschema():
+def test_a_kernel_imports_the_engine_without_nbformat_jsonschema_and_fsspec():
     """Every render's kernel runs PRELOAD before its first cell: jsonschema alone (with the
-    IRI grammar a kernel cannot skip) cost 1-2 s of each kernel's start."""
+    IRI grammar a kernel cannot skip) cost 1-2 s of each kernel's start, and fsspec is for
+    media behind a URL only."""
     modules = imported_modules("-c", f"import ipykernel.kernelapp; {PRELOAD}")
     assert "neuroshorts.media.content" in modules and "neuroshorts.output.encode" in modules
-    assert not {"nbformat", "jsonschema", "papermill"} & modules
+    assert not {"nbformat", "jsonschema", "papermill", "fsspec"} & modules
 
 
 def test_the_render_command_launches_its_kernel_before_loading_the_templates():
