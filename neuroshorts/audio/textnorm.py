@@ -12,8 +12,6 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from num2words import num2words
-
 #: Languages with number words and abbreviation tables here; others pass through as written.
 LANGUAGES = ("en", "es")
 
@@ -139,6 +137,10 @@ def _speak_word(word: str, language: str) -> str:
 
 def _number_words(digits: str, prefix: str, suffix: str, language: str) -> str:
     """Words for one number with its currency, percent or ordinal marks; "" if unreadable."""
+    # Imported by the first number, not with the module: a render whose script has no
+    # numbers spares its 20 ms of imports.
+    from num2words import num2words
+
     value = _parse_number(digits, language)
     if value is None:
         return ""

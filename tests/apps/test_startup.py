@@ -43,11 +43,11 @@ def test_the_installed_command_goes_through_the_start_up_module():
 
 def test_a_kernel_imports_the_engine_without_nbformat_jsonschema_and_fsspec():
     """Every render's kernel runs PRELOAD before its first cell: jsonschema alone (with the
-    IRI grammar a kernel cannot skip) cost 1-2 s of each kernel's start, and fsspec is for
-    media behind a URL only."""
+    IRI grammar a kernel cannot skip) cost 1-2 s of each kernel's start; fsspec is for
+    media behind a URL only, num2words for scripts with numbers."""
     modules = imported_modules("-c", f"import ipykernel.kernelapp; {PRELOAD}")
     assert "neuroshorts.media.content" in modules and "neuroshorts.output.encode" in modules
-    assert not {"nbformat", "jsonschema", "papermill", "fsspec"} & modules
+    assert not {"nbformat", "jsonschema", "papermill", "fsspec", "num2words"} & modules
 
 
 def test_the_render_command_launches_its_kernel_before_loading_the_templates():
