@@ -156,7 +156,7 @@ def serve(channel: socket.socket) -> None:
     channel closes."""
     import ipykernel.kernelapp  # noqa: F401
 
-    exec(prestart.PRELOAD, {})
+    exec(prestart.SERVER_PRELOAD, {})
     gc.freeze()  # kept out of collections, so a kernel's first one does not copy them all
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the system reaps the kernels
     with channel, channel.makefile("rwb") as stream:

@@ -54,6 +54,9 @@ PRELOAD = (
     "neuroshorts.output.encode, neuroshorts.output.timing, neuroshorts.scene, "
     "neuroshorts.studio, neuroshorts.visuals"
 )
+#: What a worker's fork server imports besides: modules only some runs use (number words,
+#: media behind a URL), then in every fork for free. A single run's kernel skips them.
+SERVER_PRELOAD = PRELOAD + ", num2words, neuroshorts.media.fetch"
 STARTUP_TIMEOUT = 120.0
 #: OpenBLAS on one thread unless the environment says otherwise. The loudness filter
 #: measuring each stem and the master is many modest matrix products that OpenBLAS

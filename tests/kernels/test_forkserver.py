@@ -1,13 +1,14 @@
 """The fork server a worker starts its kernels from (`forkserver.py`): it forks from one
-thread, a background kernel is background CPU work from its first thread, a server that
-died is started again, and when the process that started the server dies, the server and
-its kernels go too.
+thread, its forks come with what only some runs import, a background kernel is background
+CPU work from its first thread, a server that died is started again, and when the process
+that started the server dies, the server and its kernels go too.
 
 Real kernels forked from a real server; the runs themselves are in test_prestart.py.
 """
 
 from __future__ import annotations
 
+import ast
 import os
 import signal
 import subprocess
@@ -15,6 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from jupyter_core.utils import run_sync
 
 from neuroshorts.kernels import prestart
 from neuroshorts.kernels.forkserver import ForkServer
@@ -55,6 +57,35 @@ def test_the_server_forks_kernels_from_its_only_thread(server):
     assert kernel.alive() and os.getpgid(kernel.pid) == kernel.pid, "a session of its own"
     kernel.kill()
     assert dead(kernel.pid)
+
+
+def imported(kernel: prestart.Kernel, names: tuple[str, ...]) -> list[str]:
+    """Which of `names` the kernel has imported, before any cell of a run."""
+
+    async def ask() -> list[str]:
+        client = kernel.manager.client()
+        client.start_channels()
+        try:
+            expression = f"sorted(set({names!r}) & set(__import__('sys').modules))"
+            reply = await client.execute("", user_expressions={"found": expression}, reply=True)
+        finally:
+            client.stop_channels()
+        return ast.literal_eval(reply["content"]["user_expressions"]["found"]["data"]["text/plain"])
+
+    return run_sync(ask)()
+
+
+def test_forks_come_with_what_only_some_runs_import(server, monkeypatch):
+    """A worker's jobs with numbers in their script or media behind a URL find num2words
+    and fsspec imported once in the server; a single run's kernel (not forked) skips them."""
+    optional = ("num2words", "fsspec")
+    forked = prestart.start()
+    assert imported(forked, optional) == sorted(optional)
+    forked.kill()
+    monkeypatch.setattr(prestart, "_server", None)  # a single run's kernel, from its command
+    started = prestart.start()
+    assert imported(started, optional) == []
+    started.kill()
 
 
 def test_a_background_kernel_is_idle_cpu_work_on_every_thread(server):
