@@ -41,7 +41,7 @@ def test_the_installed_command_goes_through_the_start_up_module():
     assert script.value == "neuroshorts.__main__:run"
 
 
-def test_a_kernel_imports_the_engine_without_nbformat_jsonschema_and_fsspec():
+def test_a_kernel_preloads_only_what_every_render_uses():
     """Every render's kernel runs PRELOAD before its first cell: jsonschema alone (with the
     IRI grammar a kernel cannot skip) cost 1-2 s of each kernel's start; fsspec is for
     media behind a URL only, num2words for scripts with numbers."""

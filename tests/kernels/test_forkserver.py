@@ -80,12 +80,16 @@ def test_forks_come_with_what_only_some_runs_import(server, monkeypatch):
     and fsspec imported once in the server; a single run's kernel (not forked) skips them."""
     optional = ("num2words", "fsspec")
     forked = prestart.start()
-    assert imported(forked, optional) == sorted(optional)
-    forked.kill()
+    try:
+        assert imported(forked, optional) == sorted(optional)
+    finally:
+        forked.kill()
     monkeypatch.setattr(prestart, "_server", None)  # a single run's kernel, from its command
     started = prestart.start()
-    assert imported(started, optional) == []
-    started.kill()
+    try:
+        assert imported(started, optional) == []
+    finally:
+        started.kill()
 
 
 def test_a_background_kernel_is_idle_cpu_work_on_every_thread(server):
