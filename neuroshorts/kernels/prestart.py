@@ -45,8 +45,13 @@ KERNEL_NAME = "python3"
 #: The kernel talks to us over loopback only: its warning that TCP is unencrypted would
 #: otherwise greet every render on the terminal, and so would "KeyboardInterrupt caught
 #: in kernel" when jupyter_client interrupts it on shutdown; errors in cells reach us
-#: through papermill. History stays in memory, as nbclient's own default.
-ARGUMENTS = ("--IPKernelApp.log_level=CRITICAL", "--HistoryManager.hist_file=:memory:")
+#: through papermill. History stays in memory, as nbclient's own default. The kernel
+#: class is ipykernel's without its debugger (headless.py).
+ARGUMENTS = (
+    "--IPKernelApp.log_level=CRITICAL",
+    "--HistoryManager.hist_file=:memory:",
+    "--IPKernelApp.kernel_class=neuroshorts.kernels.headless.HeadlessKernel",
+)
 #: What the templates import first, imported before the run; run silently, so the
 #: executed notebook's execution counts still start at 1.
 PRELOAD = (
