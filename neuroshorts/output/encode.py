@@ -2,10 +2,11 @@
 
 Frames come from `Short.planes`, composed in yuv420p, the encoder's own format; the
 studio preview shows the same frames converted to RGB (`Short.frame`). They are piped
-raw into the ffmpeg that imageio-ffmpeg ships, one at a time, through a widened pipe,
-composed on one thread that takes only the CPU x264's threads leave: memory stays flat
-however long the video is, ffmpeg does no pixel conversion, and x264 gets nearly all of
-the CPU (the measurements behind each choice: docs/decisions/compositor.md).
+raw into the ffmpeg that imageio-ffmpeg ships, one at a time, lent to a widened pipe
+rather than copied into it (`framepipe.py`), composed on one thread that takes only the
+CPU x264's threads leave: memory stays flat however long the video is, ffmpeg does no
+pixel conversion, and x264 gets nearly all of the CPU (the measurements behind each
+choice: docs/decisions/compositor.md).
 
 Every file is written under a temporary name and moved into place only when complete,
 so a failed render never leaves a playable-looking half video.
@@ -13,18 +14,16 @@ so a failed render never leaves a playable-looking half video.
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import platform
 import subprocess
 import tempfile
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from importlib.metadata import version
 from pathlib import Path
-from typing import IO
 
 import cv2
 import imageio_ffmpeg
@@ -37,6 +36,7 @@ from neuroshorts.errors import RenderError
 from neuroshorts.output.bundle import Bundle
 from neuroshorts.output.cores import encoder_threads
 from neuroshorts.output.files import atomic_path, write_text_atomic
+from neuroshorts.output.framepipe import FramePipe
 from neuroshorts.output.idle import run_when_idle
 from neuroshorts.output.manifest import CaptionCue, Manifest
 from neuroshorts.output.progress import FrameCounter
@@ -147,19 +147,21 @@ def encode(short: Short, output: str | Path, quality: Quality, *, progress: bool
         command = ffmpeg_command(short, partial, quality, threads)
         log.debug("ffmpeg: %s", " ".join(command))
         process = subprocess.Popen(command, stdin=subprocess.PIPE, stderr=errors)
-        _widen(process.stdin)
+        frames = FramePipe(process.stdin)
         try:
             with opencv_on_one_thread():
                 label = f"render {output.name}"
-                run_when_idle(lambda stop: _feed(short, process.stdin, label, progress, stop))
-            process.stdin.close()
+                run_when_idle(lambda stop: _feed(short, frames, label, progress, stop))
+            frames.close()
         except BrokenPipeError:
             pass  # ffmpeg exited early; its exit status and stderr say why
         except BaseException:
             process.kill()
             process.wait()
             raise
-        if process.wait() != 0:
+        status = process.wait()
+        frames.release()  # ffmpeg has read every frame it ever will
+        if status != 0:
             errors.seek(0)
             message = errors.read().decode(errors="replace").strip()
             raise RenderError(f"ffmpeg failed to encode {output.name}: {message}")
@@ -167,7 +169,7 @@ def encode(short: Short, output: str | Path, quality: Quality, *, progress: bool
     return output
 
 
-def _feed(short: Short, pipe: IO[bytes], label: str, progress: bool, stop: threading.Event) -> None:
+def _feed(short: Short, pipe: FramePipe, label: str, progress: bool, stop: threading.Event) -> None:
     """Compose every frame of `short` into `pipe`, unless `stop` is set first."""
     frames = tqdm(
         short.times(),
@@ -181,19 +183,8 @@ def _feed(short: Short, pipe: IO[bytes], label: str, progress: bool, stop: threa
     for done, t in enumerate(frames, 1):
         if stop.is_set():
             return
-        pipe.write(short.planes(t).buffer.data)
+        pipe.send(short.planes(t).buffer)
         counter.update(done)
-
-
-#: How much a pipe to ffmpeg holds: 1 MB, the most Linux grants any process by default.
-PIPE_BYTES = 1 << 20
-
-
-def _widen(pipe: IO[bytes]) -> None:
-    """Let `pipe` hold PIPE_BYTES where the OS allows it (Linux); else leave it as it is."""
-    if hasattr(fcntl, "F_SETPIPE_SZ"):
-        with suppress(OSError):
-            fcntl.fcntl(pipe.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)
 
 
 @contextmanager
