@@ -53,7 +53,13 @@ import imageio_ffmpeg
 
 from neuroshorts import audio, captions, visuals
 from neuroshorts.output.bundle import Bundle
-from neuroshorts.output.encode import ffmpeg_command, get_quality, opencv_on_one_thread, render
+from neuroshorts.output.encode import (
+    FFMPEG_MALLOC,
+    ffmpeg_command,
+    get_quality,
+    opencv_on_one_thread,
+    render,
+)
 from neuroshorts.scene import Canvas, Short, Span
 
 SCRIPT = (
@@ -167,11 +173,12 @@ def compositor_ms(short: Short, quality: str) -> float:
 
 
 def encoder_alone(sized: Short, raw: Path, out: Path, quality: str) -> float:
-    """Our own ffmpeg command, its stdin the composed frames in `raw` (ffmpeg reads a pipe
-    faster than it reads the same file by name)."""
+    """Our own ffmpeg command in our ffmpeg's environment, its stdin the composed frames in
+    `raw` (ffmpeg reads a pipe faster than it reads the same file by name)."""
     command = ffmpeg_command(sized, out, get_quality(quality))
+    environment = os.environ | FFMPEG_MALLOC
     with open(raw, "rb") as frames:
-        return _timed(lambda: subprocess.run(command, stdin=frames, check=True))
+        return _timed(lambda: subprocess.run(command, stdin=frames, check=True, env=environment))
 
 
 def moviepy_render(short: Short, pages: list[captions.Page], out: Path, quality: str) -> float:
