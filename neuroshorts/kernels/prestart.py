@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 from neuroshorts.errors import KernelError
 from neuroshorts.kernels import priority, processes
 from neuroshorts.output import progress
+from neuroshorts.output.memory import KEEP_FREED
 
 if TYPE_CHECKING:
     from neuroshorts.kernels.forkserver import ForkServer
@@ -68,7 +69,8 @@ STARTUP_TIMEOUT = 120.0
 #: splits over every core, its threads spinning between them and while the engine
 #: imports: ~0.5 core-seconds of a 25 s short's kernel, in no less time, taken from x264
 #: (docs/decisions/compositor.md), as OpenCV composing on several threads would be.
-KERNEL_ENV = {"OPENBLAS_NUM_THREADS": "1"}
+#: And glibc's malloc keeping what it frees, in the kernel and its ffmpeg (output/memory.py).
+KERNEL_ENV = {"OPENBLAS_NUM_THREADS": "1", **KEEP_FREED}
 
 
 @dataclass

@@ -40,6 +40,7 @@ from neuroshorts.output.files import atomic_path, write_text_atomic
 from neuroshorts.output.framepipe import FramePipe
 from neuroshorts.output.idle import run_when_idle
 from neuroshorts.output.manifest import CaptionCue, Manifest
+from neuroshorts.output.memory import KEEP_FREED
 from neuroshorts.output.progress import FrameCounter
 from neuroshorts.output.timing import Stages
 from neuroshorts.scene import Short
@@ -75,13 +76,6 @@ def get_quality(name: str) -> Quality:
         raise ValueError(f"quality: {name!r} is not one of {', '.join(QUALITIES)}")
     return QUALITIES[name]
 
-
-#: glibc's malloc in ffmpeg keeps the memory it frees. ffmpeg reads each raw frame into a
-#: packet allocated afresh; with glibc's defaults the freed top of the heap went back to the
-#: OS whenever x264 emptied the queue, and came back as page faults: ~210,000 for the
-#: template's 25 s short against ~30,000 so, 0.4 core-seconds of the kernel's time
-#: (docs/decisions/compositor.md). Its peak RSS is the same; other C libraries ignore these.
-FFMPEG_MALLOC = {"MALLOC_TRIM_THRESHOLD_": str(1 << 30), "MALLOC_MMAP_THRESHOLD_": str(32 << 20)}
 
 #: Frames are composed as BT.709 limited-range YUV (see `neuroshorts.scene.planes`); saying so
 #: on input and output keeps ffmpeg from converting and players from guessing.
@@ -155,7 +149,7 @@ def encode(short: Short, output: str | Path, quality: Quality, *, progress: bool
         command = ffmpeg_command(short, partial, quality, threads)
         log.debug("ffmpeg: %s", " ".join(command))
         # Not a settings read: ffmpeg's environment, this one's plus its malloc's.
-        environment = os.environ | FFMPEG_MALLOC
+        environment = os.environ | KEEP_FREED
         process = subprocess.Popen(command, stdin=subprocess.PIPE, stderr=errors, env=environment)
         frames = FramePipe(process.stdin)
         try:
