@@ -52,14 +52,15 @@ from pathlib import Path
 import imageio_ffmpeg
 
 from neuroshorts import audio, captions, visuals
+from neuroshorts.kernels.prestart import KERNEL_ENV
 from neuroshorts.output.bundle import Bundle
 from neuroshorts.output.encode import (
-    FFMPEG_MALLOC,
     ffmpeg_command,
     get_quality,
     opencv_on_one_thread,
     render,
 )
+from neuroshorts.output.memory import KEEP_FREED
 from neuroshorts.scene import Canvas, Short, Span
 
 SCRIPT = (
@@ -176,7 +177,7 @@ def encoder_alone(sized: Short, raw: Path, out: Path, quality: str) -> float:
     """Our own ffmpeg command in our ffmpeg's environment, its stdin the composed frames in
     `raw` (ffmpeg reads a pipe faster than it reads the same file by name)."""
     command = ffmpeg_command(sized, out, get_quality(quality))
-    environment = os.environ | FFMPEG_MALLOC
+    environment = os.environ | KEEP_FREED
     with open(raw, "rb") as frames:
         return _timed(lambda: subprocess.run(command, stdin=frames, check=True, env=environment))
 
@@ -251,9 +252,11 @@ def cli_render(out: Path, quality: str) -> float:
 
 
 def peak_rss(seconds: float, quality: str) -> dict[str, float]:
-    """Render in a fresh process and report its peak RSS (and ffmpeg's) in MB."""
+    """Render in a fresh process with a render kernel's environment and report its peak
+    RSS (and ffmpeg's) in MB."""
     command = [sys.executable, __file__, "--rss-child", str(seconds), "--quality", quality]
-    result = subprocess.run(command, check=True, capture_output=True, text=True)
+    environment = os.environ | KERNEL_ENV
+    result = subprocess.run(command, check=True, capture_output=True, text=True, env=environment)
     return json.loads(result.stdout.splitlines()[-1])
 
 
