@@ -406,6 +406,12 @@ def main() -> None:
             f"ratio   : whole CLI render {cli / own:.2f}x x264 alone on the frames of its own "
             f"{cli_short.duration:.1f} s short ({own:.1f} s)"
         )
+        rounds = [a / b for a, b in zip(times["cli"], times["x264 cli"], strict=True)]
+        listed = ", ".join(f"{ratio:.2f}x" for ratio in rounds)
+        print(
+            f"rounds  : whole CLI / x264 alone in the same round {listed}, "
+            f"median {statistics.median(rounds):.2f}x"
+        )
         stage, rest = (statistics.median(values) for values in cli_parts.values())
         print(
             f"parts   : its encode stage {stage:.2f}x x264 alone on the same frames, the rest "
