@@ -177,7 +177,7 @@ def encoder_alone(sized: Short, raw: Path, out: Path, quality: str) -> float:
     """Our own ffmpeg command in our ffmpeg's environment, its stdin the composed frames in
     `raw` (ffmpeg reads a pipe faster than it reads the same file by name)."""
     command = ffmpeg_command(sized, out, get_quality(quality))
-    environment = os.environ | KEEP_FREED
+    environment = KEEP_FREED | os.environ
     with open(raw, "rb") as frames:
         return _timed(lambda: subprocess.run(command, stdin=frames, check=True, env=environment))
 

@@ -148,8 +148,8 @@ def encode(short: Short, output: str | Path, quality: Quality, *, progress: bool
     ):
         command = ffmpeg_command(short, partial, quality, threads)
         log.debug("ffmpeg: %s", " ".join(command))
-        # Not a settings read: ffmpeg's environment, this one's plus its malloc's.
-        environment = os.environ | KEEP_FREED
+        # Not a settings read: ffmpeg's environment, this one's over its malloc's defaults.
+        environment = KEEP_FREED | os.environ
         process = subprocess.Popen(command, stdin=subprocess.PIPE, stderr=errors, env=environment)
         frames = FramePipe(process.stdin)
         try:

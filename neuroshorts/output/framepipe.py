@@ -70,6 +70,8 @@ class FramePipe:
     def send(self, frame: np.ndarray) -> None:
         """Hand the reader `frame`, a C-contiguous buffer that nobody changes afterwards.
         Raises BrokenPipeError once the reader has gone."""
+        if not frame.flags.c_contiguous:
+            raise ValueError(f"frame: a {frame.shape} array in pieces; expected one buffer")
         if _VMSPLICE is None:
             self._pipe.write(frame.data)
             return

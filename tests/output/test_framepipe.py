@@ -86,3 +86,15 @@ def test_a_frame_for_a_reader_that_left_is_a_broken_pipe(way):
     with pytest.raises(BrokenPipeError):
         pipe.send(np.zeros(3_110_400, dtype=np.uint8))
     pipe.release()
+
+
+def test_a_frame_in_pieces_is_refused_before_anything_is_sent(way):
+    process = reader(4, wait=0.0)
+    pipe = FramePipe(process.stdin)
+    with pytest.raises(ValueError, match="expected one buffer"):
+        pipe.send(np.zeros((4, 4), dtype=np.uint8)[:, ::2])
+    pipe.send(np.arange(4, dtype=np.uint8))
+    pipe.close()
+    assert process.stdout.read().decode().split() == [hashlib.sha1(bytes(range(4))).hexdigest()]
+    assert process.wait() == 0
+    pipe.release()
