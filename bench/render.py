@@ -54,12 +54,7 @@ import imageio_ffmpeg
 from neuroshorts import audio, captions, visuals
 from neuroshorts.kernels.prestart import KERNEL_ENV
 from neuroshorts.output.bundle import Bundle
-from neuroshorts.output.encode import (
-    ffmpeg_command,
-    get_quality,
-    opencv_on_one_thread,
-    render,
-)
+from neuroshorts.output.encode import ffmpeg_command, get_quality, opencv_on_one_thread, render
 from neuroshorts.output.memory import KEEP_FREED
 from neuroshorts.scene import Canvas, Short, Span
 
@@ -255,7 +250,7 @@ def peak_rss(seconds: float, quality: str) -> dict[str, float]:
     """Render in a fresh process with a render kernel's environment and report its peak
     RSS (and ffmpeg's) in MB."""
     command = [sys.executable, __file__, "--rss-child", str(seconds), "--quality", quality]
-    environment = os.environ | KERNEL_ENV
+    environment = KERNEL_ENV | os.environ
     result = subprocess.run(command, check=True, capture_output=True, text=True, env=environment)
     return json.loads(result.stdout.splitlines()[-1])
 
