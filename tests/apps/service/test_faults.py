@@ -59,8 +59,8 @@ def test_the_faults_hit_work_in_flight_and_the_service_recovered_it(drill):
     for job_id in drill.killed_jobs:
         job = drill.service.store.get(job_id)
         assert job.state == "succeeded" and job.attempt >= 2, "rendered again after the kill"
-    assert drill.queued_at_crash > 0, "Redis took queued jobs' messages down with it"
-    assert drill.outcome.resent >= drill.queued_at_crash, "the reconciler sent them again"
+    assert drill.lost_at_crash > 0, "Redis took queued jobs' messages down with it"
+    assert drill.outcome.resent >= drill.lost_at_crash, "the reconciler sent them again"
     assert drill.snapshot, "the API had job records to keep across its restart"
     assert drill.outcome.submit_retries > 0, "the client met the API (or Redis) down"
 
