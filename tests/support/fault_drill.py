@@ -318,7 +318,8 @@ class Drill:
         self.snapshot: dict[str, dict[str, Any]] = {}
         self.api_down = 0.0
         #: Jobs whose worker was SIGKILLed mid-render; jobs queued when Redis crashed, and
-        #: how many of them were still queued when it was back (their messages were lost).
+        #: how many of them were still queued when it was back (without an AOF, their
+        #: messages were lost).
         self.killed_jobs: list[str] = []
         self.queued_at_crash = 0
         self.lost_at_crash = 0
@@ -382,7 +383,8 @@ class Drill:
         time.sleep(downtime)
         self.redis.start()
         # A worker that had taken a queued job's message just before the crash has claimed
-        # the job by now; the others' messages went with Redis, for the reconciler to send.
+        # the job by now; without an AOF, the others' messages went with Redis, for the
+        # reconciler to send again.
         self.lost_at_crash = len(queued & self.queued())
         lost = "everything in it lost" if not self.redis.aof else "its AOF replayed"
         return (
