@@ -8,7 +8,6 @@ Real kernels forked from a real server; the runs themselves are in test_prestart
 
 from __future__ import annotations
 
-import ast
 import os
 import signal
 import subprocess
@@ -16,11 +15,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from jupyter_core.utils import run_sync
 
 from neuroshorts.kernels import prestart
 from neuroshorts.kernels.forkserver import ForkServer
 from neuroshorts.kernels.processes import pid_alive
+from support.kernels import imported
 from support.process_groups import dead, parent_of
 
 pytestmark = [pytest.mark.skipif(sys.platform != "linux", reason="reads /proc"), pytest.mark.render]
@@ -57,22 +56,6 @@ def test_the_server_forks_kernels_from_its_only_thread(server):
     assert kernel.alive() and os.getpgid(kernel.pid) == kernel.pid, "a session of its own"
     kernel.kill()
     assert dead(kernel.pid)
-
-
-def imported(kernel: prestart.Kernel, names: tuple[str, ...]) -> list[str]:
-    """Which of `names` the kernel has imported, before any cell of a run."""
-
-    async def ask() -> list[str]:
-        client = kernel.manager.client()
-        client.start_channels()
-        try:
-            expression = f"sorted(set({names!r}) & set(__import__('sys').modules))"
-            reply = await client.execute("", user_expressions={"found": expression}, reply=True)
-        finally:
-            client.stop_channels()
-        return ast.literal_eval(reply["content"]["user_expressions"]["found"]["data"]["text/plain"])
-
-    return run_sync(ask)()
 
 
 def test_forks_come_with_what_only_some_runs_import(server, monkeypatch):

@@ -27,6 +27,7 @@ from neuroshorts.kernels import prestart
 from neuroshorts.kernels.forkserver import ForkServer
 from neuroshorts.kernels.processes import group_alive, pid_alive
 from neuroshorts.output.progress import Progress
+from support.kernels import ask
 from support.media import probe
 from support.process_groups import children, dead
 
@@ -207,26 +208,13 @@ def test_a_run_kernel_has_no_debugger(kernels):
     """ipykernel imports debugpy for every kernel it makes, a sixth of a kernel's start;
     a run's kernel never imports it and does not offer debugging (headless.py)."""
     kernel = prestart.prepare().result()
-
-    async def ask() -> tuple[dict, dict]:
-        client = kernel.manager.client()
-        client.start_channels()
-        try:
-            info = await client.kernel_info(reply=True)
-            expression = (
-                "[name for name in __import__('sys').modules if name.startswith('debugpy')]"
-            )
-            found = await client.execute("", user_expressions={"found": expression}, reply=True)
-        finally:
-            client.stop_channels()
-        return info["content"], found["content"]["user_expressions"]["found"]["data"]
-
+    expression = "[name for name in __import__('sys').modules if name.startswith('debugpy')]"
     try:
-        info, found = run_sync(ask)()
+        found, info = ask(kernel, expression)
     finally:
         kernel.kill()
     assert info["status"] == "ok" and "debugger" not in info["supported_features"]
-    assert found["text/plain"] == "['debugpy']", "only the marker that turns debugpy away"
+    assert found == ["debugpy"], "only the marker that turns debugpy away"
 
 
 def test_cancelling_a_run_on_a_prestarted_kernel_leaves_no_process(kernels, template, tmp_path):
