@@ -61,14 +61,14 @@ def send(store: JobStore, settings: Settings, app: Celery, jobs: Sequence[Job]) 
 
 def sweep(store: JobStore, settings: Settings, app: Celery) -> list[str]:
     """One reconciliation; returns the ids of the jobs it sent."""
-    lost_before = None
+    lost, resend = [], []
     if not _canary_present(app, settings):
-        # Planted first: should the broker lose it again while we send, the next sweep
-        # sees that too.
-        lost_before = now()
+        # Their marks go first, then the canary: should this sweep end before it has sent
+        # them all, the next one finds the canary and still the jobs marked unsent; should
+        # the broker lose the canary again while we send, the next one sees that too.
+        lost = store.unmark_sent(before=now())
         _plant_canary(app, settings)
         log.warning("the broker holds no canary: every queued job is sent again")
-    resend = []
     for job in store.running():
         if store.abandoned(job, settings.lease, execute.holder_alive) and store.requeue(job):
             log.warning(
@@ -79,10 +79,11 @@ def sweep(store: JobStore, settings: Settings, app: Celery) -> list[str]:
                 job.attempt,
             )
             resend.append(job)
-    requeued = {job.id for job in resend}
-    for job in store.to_send(unsent_for=settings.resend_after, sent_before=lost_before):
-        if job.id not in requeued:
+    due = {job.id for job in resend}
+    for job in [*lost, *store.to_send(unsent_for=settings.resend_after)]:
+        if job.id not in due:
             log.warning("job %s sent again: the broker never got or lost its message", job.id)
+            due.add(job.id)
             resend.append(job)
     send(store, settings, app, resend)
     return [job.id for job in resend]

@@ -332,18 +332,33 @@ class JobStore:
         with self._writing() as session:
             session.execute(statement)
 
-    def to_send(self, *, unsent_for: float, sent_before: datetime | None = None) -> list[Job]:
-        """Queued jobs that need a message: none was sent for `unsent_for` seconds (their
-        sender died or the broker refused), or the last one went before `sent_before`
-        (the moment a broker was found to have lost its messages)."""
-        unsent = (JobRow.enqueued_at.is_(None)) & (
-            JobRow.updated_at < now() - timedelta(seconds=unsent_for)
+    def unmark_sent(self, before: datetime) -> list[Job]:
+        """Mark unsent the queued jobs whose message went before `before` (the moment a
+        broker was found to have lost its messages), and return them.
+
+        The mark, not the sender's memory, keeps them due: should the sender die before
+        it has sent them all again, the next sweep still finds the rest."""
+        statement = (
+            update(JobRow)
+            .where(JobRow.state == State.queued, JobRow.enqueued_at < before)
+            .values(enqueued_at=None)
+            .returning(JobRow)
+            .execution_options(synchronize_session=False)
         )
-        if sent_before is not None:
-            unsent |= JobRow.enqueued_at < sent_before
+        with self._writing() as session:
+            rows = session.scalars(statement).all()
+            return sorted((_job(row) for row in rows), key=lambda job: (job.created_at, job.id))
+
+    def to_send(self, *, unsent_for: float) -> list[Job]:
+        """Queued jobs that need a message: none was sent for `unsent_for` seconds (their
+        sender died, the broker refused, or a lost message was never sent again)."""
         query = (
             select(JobRow)
-            .where(JobRow.state == State.queued, unsent)
+            .where(
+                JobRow.state == State.queued,
+                JobRow.enqueued_at.is_(None),
+                JobRow.updated_at < now() - timedelta(seconds=unsent_for),
+            )
             .order_by(JobRow.created_at, JobRow.id)
         )
         with self._session() as session:

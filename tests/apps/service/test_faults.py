@@ -20,7 +20,9 @@ import time
 
 import pytest
 from kombu import Connection
+from kombu.exceptions import OperationalError
 
+from neuroshorts.apps.service import queue
 from neuroshorts.apps.service.queue import make_celery
 from neuroshorts.apps.service.reconcile import send, sweep
 from neuroshorts.apps.service.store import JobStore, NewJob
@@ -156,6 +158,35 @@ def test_a_restarted_broker_gets_every_queued_job_it_forgot(broker, resent):
     assert messages(settings) == 3 - resent, "without persistence Redis comes back empty"
     assert sorted(sweep(store, settings, app)) == sorted(jobs[:resent])
     assert sweep(store, settings, app) == []
+    assert messages(settings) == 3
+
+
+def test_lost_jobs_a_sweep_did_not_send_again_are_sent_by_the_next(broker, monkeypatch):
+    """The sweep that found the broker empty planted the canary, then stopped after one
+    job: its API died, or the broker went away. The next sweep finds the canary in place
+    and must still send the other two."""
+    server, settings, app, store = broker
+    sweep(store, settings, app)  # plants the canary
+    jobs = stored_jobs(store, 3)
+    send(store, settings, app, [store.get(job_id) for job_id in jobs])
+    server.crash()
+    server.start()
+
+    enqueue, sent = queue.enqueue, []
+
+    def dies_after_the_first(app, settings, job_id):
+        if sent:
+            raise OperationalError("the API died here")
+        enqueue(app, settings, job_id)
+        sent.append(job_id)
+
+    monkeypatch.setattr(queue, "enqueue", dies_after_the_first)
+    with pytest.raises(OperationalError):
+        sweep(store, settings, app)
+    monkeypatch.undo()
+    assert messages(settings) == 1
+    time.sleep(settings.resend_after + 0.1)
+    assert sorted(sweep(store, settings, app)) == sorted(set(jobs) - set(sent))
     assert messages(settings) == 3
 
 

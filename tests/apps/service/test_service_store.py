@@ -159,7 +159,9 @@ def test_a_job_is_to_send_until_marked_sent_and_again_once_its_broker_forgot(sto
     moment = datetime.now(UTC)
     store.mark_sent([job.id for job in jobs], moment)
     assert ids.isdisjoint(job.id for job in store.to_send(unsent_for=0))
-    forgot = {job.id for job in store.to_send(unsent_for=0, sent_before=datetime.now(UTC))}
-    assert ids <= forgot, "sent before the broker was found empty"
     store.forget_unsent(list(ids))
     assert all(store.get(job_id) for job_id in ids), "a job sent is never forgotten"
+    assert ids.isdisjoint(job.id for job in store.unmark_sent(before=moment))
+    forgot = {job.id for job in store.unmark_sent(before=datetime.now(UTC))}
+    assert ids <= forgot, "sent before the broker was found empty"
+    assert ids <= {job.id for job in store.to_send(unsent_for=0)}, "due until sent again"
