@@ -63,9 +63,9 @@ def sweep(store: JobStore, settings: Settings, app: Celery) -> list[str]:
     """One reconciliation; returns the ids of the jobs it sent."""
     lost, resend = [], []
     if not _canary_present(app, settings):
-        # Their marks go first, then the canary: should this sweep end before it has sent
-        # them all, the next one finds the canary and still the jobs marked unsent; should
-        # the broker lose the canary again while we send, the next one sees that too.
+        # The lost jobs are marked unsent before the canary goes in: should this sweep end
+        # before it has sent them all, the next one finds the canary but also the marks;
+        # should the broker lose the canary again while we send, the next one sees that.
         lost = store.unmark_sent(before=now())
         _plant_canary(app, settings)
         log.warning("the broker holds no canary: every queued job is sent again")
