@@ -161,14 +161,22 @@ def test_cli_reports_an_unreadable_rows_file_as_bad_input(tmp_path):
 # --- real renders ------------------------------------------------------------------------
 
 
+ROW_ONE = (
+    "Hello from row one. This row goes on talking for a while so that its frames are "
+    "still being encoded each time the bar is drawn again and then once more."
+)
+
+
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory):
-    """Three rows through the CLI: two render, the third fails inside its notebook."""
+    """Three rows through the CLI: two render, the third fails inside its notebook. The
+    two speak long enough for their encodes to outlast several of the bar's polls (a
+    one-line row's draft encode was over between two of them)."""
     folder = tmp_path_factory.mktemp("batch")
     (folder / "rows.csv").write_text(
         "script,title,background\n"
-        "Hello from row one.,,\n"
-        "Hello from row two.,Own title,\n"
+        f"{ROW_ONE},,\n"
+        f"{ROW_ONE.replace('one', 'two')},Own title,\n"
         "Hello from row three.,,missing-photo.jpg\n",
         encoding="utf-8",
     )
@@ -203,7 +211,7 @@ def test_rows_render_in_parallel_to_real_draft_shorts(rendered):
 def test_each_render_records_its_row_values_over_the_common_ones(rendered):
     folder, _ = rendered
     first, second = (json.loads((folder / "out" / f"{n}.json").read_text()) for n in (1, 2))
-    assert first["parameters"]["script"] == "Hello from row one."
+    assert first["parameters"]["script"] == ROW_ONE
     assert first["parameters"]["title"] == "Common title"
     assert second["parameters"]["title"] == "Own title"
     assert first["parameters"]["quality"] == second["parameters"]["quality"] == "draft"
