@@ -292,19 +292,24 @@ class KenBurns(Layer):
         self.focus = focus
         self.fit, self.fill = fit, fill
         self._resample = resample if exact else CropResize()
+        self._pictures: dict[Canvas, Planes] = {}
 
     @property
     def label(self) -> str:
         return self.image.name
 
     def picture(self, canvas: Canvas) -> Planes:
-        """The whole picture the camera moves over, at the largest zoom's resolution."""
-        biggest = max(self.zoom)
-        size = (_even(canvas.width * biggest), _even(canvas.height * biggest))
-        stat = self.image.stat()
-        return _fitted_picture(
-            str(self.image.resolve()), stat.st_mtime_ns, stat.st_size, size, self.fit, self.fill
-        )
+        """The whole picture the camera moves over, at the largest zoom's resolution.
+
+        Looked up once per canvas: the file's path and time were read on every frame."""
+        if canvas not in self._pictures:
+            biggest = max(self.zoom)
+            size = (_even(canvas.width * biggest), _even(canvas.height * biggest))
+            stat = self.image.stat()
+            self._pictures[canvas] = _fitted_picture(
+                str(self.image.resolve()), stat.st_mtime_ns, stat.st_size, size, self.fit, self.fill
+            )
+        return self._pictures[canvas]
 
     def patch(self, t: float, canvas: Canvas) -> Patch:
         base = self.picture(canvas)
