@@ -8,13 +8,7 @@ eager face would make each of them load numpy, OpenCV and the widget stack.
 """
 
 from importlib import import_module
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any
-
-try:
-    __version__ = version("neuroshorts")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0.0.0"
 
 #: Public name -> (module, attribute); attribute None means the module itself.
 _FACE = {
@@ -40,12 +34,23 @@ __all__ = ["__version__", *_FACE]
 
 
 def __getattr__(name: str) -> Any:
+    if name == "__version__":  # importlib.metadata: 12 ms of every command's start
+        return _version()
     try:
         module, attribute = _FACE[name]
     except KeyError:
         raise AttributeError(f"module 'neuroshorts' has no attribute {name!r}") from None
     value = import_module(module)
     return value if attribute is None else getattr(value, attribute)
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("neuroshorts")
+    except PackageNotFoundError:  # running from a source tree that was never installed
+        return "0.0.0"
 
 
 def __dir__() -> list[str]:
