@@ -109,21 +109,23 @@ def build_bed(
     fade_out: float = 2.0,
 ) -> np.ndarray:
     """The tracks in turn (looping through the list) crossfaded, trimmed to `length`
-    samples, with a fade in and out. Equal-power crossfades keep the level steady."""
+    samples, with a fade in and out, as float32. Equal-power crossfades keep the level
+    steady. Each track is laid into the bed in place: joining them whole and trimming
+    after copied every track in full, in float64 once a crossfade had been mixed."""
     overlap = round(crossfade * rate)
-    bed = np.zeros((0, 2), dtype=np.float32)
-    index = 0
-    while len(bed) < length:
+    bed = np.zeros((length, 2), dtype=np.float32)
+    filled, index = 0, 0
+    while filled < length:
         track = tracks[index % len(tracks)]
         index += 1
-        fade = min(overlap, len(bed), len(track) // 2)
+        fade = min(overlap, filled, len(track) // 2)
+        start = filled - fade
+        piece = track[: length - start]
         if fade:
-            ramp = np.linspace(0, np.pi / 2, fade)[:, None]
-            joint = bed[-fade:] * np.cos(ramp) + track[:fade] * np.sin(ramp)
-            bed = np.concatenate([bed[:-fade], joint, track[fade:]])
-        else:
-            bed = np.concatenate([bed, track])
-    bed = bed[:length].copy()
+            ramp = np.linspace(0, np.pi / 2, fade, dtype=np.float32)[:, None]
+            bed[start:filled] = bed[start:filled] * np.cos(ramp) + piece[:fade] * np.sin(ramp)
+        bed[filled : start + len(piece)] = piece[fade:]
+        filled = start + len(piece)
     for seconds, ramp in ((fade_in, 1), (fade_out, -1)):
         count = min(round(seconds * rate), length)
         if count:
