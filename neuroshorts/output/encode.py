@@ -44,6 +44,7 @@ from neuroshorts.output.memory import KEEP_FREED
 from neuroshorts.output.progress import FrameCounter
 from neuroshorts.output.timing import Stages
 from neuroshorts.scene import Short
+from neuroshorts.scene.planes import Planes
 
 log = logging.getLogger(__name__)
 
@@ -138,9 +139,19 @@ def ffmpeg_command(
     return command
 
 
-def encode(short: Short, output: str | Path, quality: Quality, *, progress: bool = True) -> Path:
-    """Encode `short` (at its own canvas size) to an H.264/AAC MP4 at `output`."""
+def encode(
+    short: Short,
+    output: str | Path,
+    quality: Quality,
+    *,
+    progress: bool = True,
+    keep: int | None = None,
+) -> Planes | None:
+    """Encode `short` (at its own canvas size) to an H.264/AAC MP4 at `output`; return
+    frame number `keep` as it was encoded, if asked for. That is the thumbnail's: composed
+    again after the encode, its caption state long forgotten, it took 20 ms of the tail."""
     output = Path(output)
+    kept: list[Planes] = []
     with (
         atomic_path(output) as partial,
         tempfile.TemporaryFile() as errors,
@@ -155,7 +166,7 @@ def encode(short: Short, output: str | Path, quality: Quality, *, progress: bool
         try:
             with opencv_on_one_thread():
                 label = f"render {output.name}"
-                run_when_idle(lambda stop: _feed(short, frames, label, progress, stop))
+                run_when_idle(lambda stop: _feed(short, frames, label, progress, stop, keep, kept))
             frames.close()
         except BrokenPipeError:
             pass  # ffmpeg exited early; its exit status and stderr say why
@@ -170,11 +181,20 @@ def encode(short: Short, output: str | Path, quality: Quality, *, progress: bool
             message = errors.read().decode(errors="replace").strip()
             raise RenderError(f"ffmpeg failed to encode {output.name}: {message}")
     log.info("wrote %s (%d frames)", output, short.frame_count)
-    return output
+    return kept[0] if kept else None
 
 
-def _feed(short: Short, pipe: FramePipe, label: str, progress: bool, stop: threading.Event) -> None:
-    """Compose every frame of `short` into `pipe`, unless `stop` is set first."""
+def _feed(
+    short: Short,
+    pipe: FramePipe,
+    label: str,
+    progress: bool,
+    stop: threading.Event,
+    keep: int | None,
+    kept: list[Planes],
+) -> None:
+    """Compose every frame of `short` into `pipe`, unless `stop` is set first; frame
+    number `keep` goes into `kept` too (frames are never written after they are sent)."""
     frames = tqdm(
         short.times(),
         total=short.frame_count,
@@ -187,7 +207,10 @@ def _feed(short: Short, pipe: FramePipe, label: str, progress: bool, stop: threa
     for done, t in enumerate(frames, 1):
         if stop.is_set():
             return
-        pipe.send(short.planes(t).buffer)
+        planes = short.planes(t)
+        pipe.send(planes.buffer)
+        if done - 1 == keep:
+            kept.append(planes)
         counter.update(done)
 
 
@@ -240,12 +263,13 @@ def render(
         raise RenderError(
             f"thumbnail_at: {at!r} s is outside the short; expected 0 to {sized.duration:.2f} s"
         )
+    keep = min(round(at * sized.canvas.fps), sized.frame_count - 1)  # the frame nearest `at`
     with stages("encode"):
-        encode(sized, output, settings, progress=progress)
+        frame = encode(sized, output, settings, progress=progress, keep=keep)
     with stages("extras"):
         bundle = Bundle(output)
         with atomic_path(bundle.thumbnail) as partial:
-            Image.fromarray(sized.frame(at)).save(partial, "JPEG", quality=90)
+            Image.fromarray(frame.to_rgb()).save(partial, "JPEG", quality=90)
         layer = next((lay for lay in sized.layers if isinstance(lay, CaptionLayer)), None)
         sidecars = write_sidecars(captions, output, sized.canvas, layer) if captions else {}
     manifest = Manifest(

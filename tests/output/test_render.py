@@ -16,7 +16,7 @@ from neuroshorts.errors import RenderError
 from neuroshorts.output import progress
 from neuroshorts.output.cores import ENCODER_THREADS
 from neuroshorts.output.encode import QUALITIES, encode, get_quality, render, thumbnail_time
-from neuroshorts.scene import AudioTrack, Canvas, Layer, Short, Span
+from neuroshorts.scene import AudioTrack, Canvas, Layer, Patch, Short, Span
 from support.media import decoded_audio, decoded_frames, probe, tone_short, x264_options
 from support.process_groups import children
 
@@ -234,3 +234,21 @@ def test_a_chosen_thumbnail_time_is_the_frame_in_the_jpeg(short, tmp_path):
     with pytest.raises(RenderError, match=r"thumbnail_at: 9\.0 s is outside the short"):
         render(short, tmp_path / "late.mp4", quality="draft", thumbnail_at=9.0, progress=False)
     assert not (tmp_path / "late.mp4").exists()
+
+
+class FrameNumber(Layer):
+    """A grey whose level counts the frames (three levels a frame): which frame is which."""
+
+    span = Span(0, 2.5)  # 75 frames: the last is 222
+
+    def patch(self, t: float, canvas: Canvas) -> Patch:
+        level = round(t * canvas.fps) * 3
+        return Patch(np.full((canvas.height, canvas.width, 3), level, np.uint8), changing=True)
+
+
+@pytest.mark.parametrize("at", [2.2, 2.21])
+def test_the_thumbnail_is_the_encoded_frame_nearest_its_time(tmp_path, at):
+    short = Short(Canvas(), layers=[FrameNumber()], duration=2.5)
+    manifest = render(short, tmp_path / "n.mp4", quality="draft", thumbnail_at=at, progress=False)
+    level = np.asarray(Image.open(manifest.thumbnail).convert("L"), dtype=float).mean()
+    assert level == pytest.approx(66 * 3, abs=1.5)  # frame 66; its neighbours are 3 away
