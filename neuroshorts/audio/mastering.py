@@ -50,7 +50,7 @@ def master(
     that gain and measures it. The first try assumes the limiter takes nothing. On the
     reference short that needs three tries where stepping by each shortfall needed four.
     """
-    data = (samples if samples.ndim == 2 else samples[:, None]).astype(np.float32)
+    data = np.asarray(samples if samples.ndim == 2 else samples[:, None], dtype=np.float32)
     ceiling = 10 ** ((true_peak - _CODEC_HEADROOM_DB) / 20)
     integrated = integrated_loudness(data, rate)
     if not np.isfinite(integrated):
@@ -79,12 +79,11 @@ def master(
             true_peak,
         )
     logger.debug("mastered to %.2f LUFS, %.2f dBTP", result.integrated, result.true_peak)
-    shaped = data if samples.ndim == 2 else data[:, 0]
-    return shaped.astype(np.float32), result
+    return np.ascontiguousarray(data if samples.ndim == 2 else data[:, 0]), result
 
 
 def _limit(data: np.ndarray, rate: int, ceiling: float) -> np.ndarray:
-    """Lower the gain around every oversampled peak above `ceiling`, smoothly.
+    """Lower the gain around every oversampled peak above `ceiling`, smoothly, in place.
 
     The required gain per sample is min(1, ceiling / peak). A running minimum over the
     window followed by a moving average of the same width gives a smooth gain that is
@@ -92,13 +91,15 @@ def _limit(data: np.ndarray, rate: int, ceiling: float) -> np.ndarray:
     only minima of windows that hold the sample itself.
     """
     peaks = truepeak.per_sample(data, ceiling)
-    required = np.minimum(1.0, ceiling / np.maximum(peaks, 1e-12))
+    required = np.divide(ceiling, np.maximum(peaks, 1e-12, out=peaks), out=peaks)  # in place
+    np.minimum(required, 1.0, out=required)
     if required.min() >= 1.0:
         return data
     width = 2 * round(_LIMITER_WINDOW * rate / 2) + 1
     gain = _moving_average(_running_minimum(required, width), width)
     # The moving average may exceed the minimum by float rounding: keep the guarantee.
-    return data * np.minimum(gain, required).astype(data.dtype)[:, None]
+    data *= np.minimum(gain, required, out=gain).astype(data.dtype)[:, None]
+    return data
 
 
 def _running_minimum(values: np.ndarray, width: int) -> np.ndarray:
@@ -112,16 +113,22 @@ def _running_minimum(values: np.ndarray, width: int) -> np.ndarray:
     grid = np.full(blocks * width, np.inf, dtype=values.dtype)
     grid[: len(padded)] = padded
     rows = grid.reshape(blocks, width)
-    prefix = np.minimum.accumulate(rows, axis=1).reshape(-1)
-    suffix = np.minimum.accumulate(rows[:, ::-1], axis=1)[:, ::-1].reshape(-1)
-    return np.minimum(suffix[: len(values)], prefix[width - 1 : width - 1 + len(values)])
+    suffix = np.empty_like(rows)
+    np.minimum.accumulate(rows[:, ::-1], axis=1, out=suffix[:, ::-1])
+    prefix = np.minimum.accumulate(rows, axis=1, out=rows).reshape(-1)  # rows are done with
+    low = suffix.reshape(-1)[: len(values)]
+    return np.minimum(low, prefix[width - 1 : width - 1 + len(values)], out=low)
 
 
 def _moving_average(values: np.ndarray, width: int) -> np.ndarray:
-    """Mean over the `width` (odd) samples centred on each, edges mirrored."""
-    padded = np.pad(values.astype(np.float64), width // 2, mode="symmetric")
-    sums = np.concatenate([[0.0], np.cumsum(padded)])
-    return (sums[width:] - sums[:-width]) / width
+    """Mean over the `width` (odd) samples centred on each, edges mirrored, as float64:
+    running sums, each window's the difference of two (computed in place, as the
+    mastering's largest arrays are these)."""
+    sums = np.cumsum(np.pad(values, width // 2, mode="symmetric"), dtype=np.float64)
+    means = sums[width - 1 :].copy()
+    means[1:] -= sums[: len(values) - 1]
+    means /= width
+    return means
 
 
 def _decibels(value: float) -> float:

@@ -179,7 +179,7 @@ def test_running_minimum_and_moving_average_are_the_centred_windows(width: int) 
 def test_limiter_only_lowers_the_gain_and_only_around_peaks_over_the_ceiling() -> None:
     samples = mastered_like()
     ceiling = 10 ** (-1.5 / 20)
-    limited = _limit(samples, 48000, ceiling)
+    limited = _limit(samples.copy(), 48000, ceiling)  # it limits in place
     # Per sample the gain is under ceiling / peak; between samples a gain that moves can
     # leave a few hundredths of a dB, which `master` checks for and takes off.
     assert 20 * np.log10(truepeak.per_sample(limited).max() / ceiling) < 0.05
