@@ -46,7 +46,9 @@ class Stems:
     rate: int
 
     def sum(self) -> np.ndarray:
-        return self.speech + self.music + self.effects
+        total = self.speech + self.music
+        total += self.effects
+        return total
 
 
 @dataclass(frozen=True)
@@ -119,7 +121,7 @@ def stems(
             )
         end = min(length, start + len(clip))
         sounds[start:end] += clip[: end - start] * 10 ** (effect.level_db / 20)
-    return Stems(speech, bed.astype(np.float32), sounds, RATE)
+    return Stems(speech, np.asarray(bed, dtype=np.float32), sounds, RATE)
 
 
 #: Mastered mixes this process keeps, by what went into them (see `_mix_key`).
@@ -182,9 +184,9 @@ def mix(
     sources += [effect.source for effect in effects] + [sound.source for sound in clip_sounds]
     key = _mix_key(narration, sources, {**settings, "loudness": loudness, "true_peak": true_peak})
     kept = _mastered.pop(key, None)  # pop and put back: the newest is kept longest
-    if kept is None:
-        parts = stems(narration, **settings)
-        kept = master(parts.sum(), RATE, loudness=loudness, true_peak=true_peak)
+    if kept is None:  # the stems are let go once summed: mastering needs their memory
+        mixed = stems(narration, **settings).sum()
+        kept = master(mixed, RATE, loudness=loudness, true_peak=true_peak)
     _mastered[key] = kept
     while len(_mastered) > MIXES_KEPT:
         _mastered.popitem(last=False)
@@ -221,7 +223,7 @@ def _at_level(samples: np.ndarray, voice: float, level_db: float) -> np.ndarray 
     loudness = integrated_loudness(samples, RATE)
     if not np.isfinite(loudness):
         return None
-    return (samples * 10 ** ((voice + level_db - loudness) / 20)).astype(np.float32)
+    return np.asarray(samples * 10 ** ((voice + level_db - loudness) / 20), dtype=np.float32)
 
 
 def _resample(samples: np.ndarray, rate: int) -> np.ndarray:
@@ -241,7 +243,8 @@ def _resample(samples: np.ndarray, rate: int) -> np.ndarray:
     padded = np.zeros(periods * down, dtype=np.float32)  # float32 FFTs: twice as fast
     padded[guard : guard + len(samples)] = samples
     spectrum = _resized_spectrum(np.fft.rfft(padded), periods * down, periods * up)
-    out = np.fft.irfft(spectrum, periods * up) * np.float32(up / down)
+    out = np.fft.irfft(spectrum, periods * up)
+    out *= np.float32(up / down)
     start, count = guard // down * up, -(-len(samples) * up // down)
     return out[start : start + count].astype(np.float32)
 

@@ -158,7 +158,9 @@ def ducking_gain(
     padded = np.zeros(frames * hop, dtype=np.float64)
     mono = speech if speech.ndim == 1 else speech.mean(axis=1)
     padded[: min(len(mono), len(padded))] = mono[: len(padded)]
-    level = 10 * np.log10(np.mean(padded.reshape(frames, hop) ** 2, axis=1) + 1e-12)
+    level = 10 * np.log10(
+        np.mean(np.square(padded, out=padded).reshape(frames, hop), axis=1) + 1e-12
+    )
     active = level > level.max() + threshold_db
     ahead = round(attack / _SPEECH_FRAME)
     active = np.concatenate([active[ahead:], np.zeros(ahead, dtype=bool)]) | active
@@ -171,4 +173,6 @@ def ducking_gain(
         current += (goal - current) * (down if goal < current else up)
         gain_db[index] = current
     centres = (np.arange(frames) + 0.5) * hop
-    return (10 ** (np.interp(np.arange(length), centres, gain_db) / 20)).astype(np.float32)
+    gain = np.interp(np.arange(length, dtype=np.float64), centres, gain_db)
+    gain /= 20
+    return np.power(10.0, gain, out=gain).astype(np.float32)
