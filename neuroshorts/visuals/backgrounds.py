@@ -301,7 +301,8 @@ class KenBurns(Layer):
     def picture(self, canvas: Canvas) -> Planes:
         """The whole picture the camera moves over, at the largest zoom's resolution.
 
-        Looked up once per canvas: the file's path and time were read on every frame."""
+        Looked up once per canvas, not on every frame: the lookup reads the file's path
+        and time from the file system."""
         if canvas not in self._pictures:
             biggest = max(self.zoom)
             size = (_even(canvas.width * biggest), _even(canvas.height * biggest))
